@@ -1,0 +1,180 @@
+//! The scenario file as written: serde structs that mirror the TOML one to one.
+//!
+//! Nothing here is checked beyond its TOML type and unknown keys (every table denies unknown
+//! fields). [`super::validate`] turns a [`RawScenario`] into a typed [`super::Scenario`].
+//! Durations stay strings here so that their errors can name the key.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::dist::RawDist;
+
+/// A whole scenario file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// `[scenario]`: name, seed, horizon.
+    pub scenario: RawMeta,
+    /// `[models."NAME"]`: overrides of the built-in per-model parameters.
+    #[serde(default)]
+    pub models: BTreeMap<String, RawModel>,
+    /// `[[pool]]`: standard quota pools (subscription x region x model x deployment type).
+    #[serde(default)]
+    pub pool: Vec<RawPool>,
+    /// `[[deployment]]`: standard and provisioned deployments.
+    #[serde(default)]
+    pub deployment: Vec<RawDeployment>,
+    /// `[client]`: the application's SDK settings.
+    #[serde(default)]
+    pub client: RawClient,
+    /// `[router]`: how the client spreads calls over deployments.
+    #[serde(default)]
+    pub router: RawRouter,
+    /// `[workload]`: arrivals and session classes.
+    pub workload: RawWorkload,
+    /// `[[variant]]`: named overrides; kept as plain tables and applied before deserializing.
+    #[serde(default)]
+    pub variant: Vec<toml::Table>,
+}
+
+/// `[scenario]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMeta {
+    /// Scenario name, echoed in outputs.
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// Master seed.
+    pub seed: Option<u64>,
+    /// How long new sessions arrive.
+    pub duration: String,
+    /// How long in-flight sessions may run on after `duration`.
+    pub drain: Option<String>,
+    /// Time-series interval.
+    pub metrics_interval: Option<String>,
+}
+
+/// `[models."NAME"]`: every key optional; unset keys take the built-in default for that model.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    pub ttft_base: Option<String>,
+    pub prefill_tokens_per_s: Option<f64>,
+    pub decode_tokens_per_s: Option<f64>,
+    pub decode_variation_cv: Option<f64>,
+    pub speed_curve: Option<Vec<[f64; 2]>>,
+    pub default_max_tokens_estimate: Option<u32>,
+    pub rpm_per_1k_tpm: Option<f64>,
+    pub ptu_input_tpm: Option<f64>,
+    pub ptu_output_ratio: Option<f64>,
+    pub price_input_per_1m: Option<f64>,
+    pub price_output_per_1m: Option<f64>,
+    pub ptu_price_per_hour: Option<f64>,
+}
+
+/// `[[pool]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPool {
+    pub name: String,
+    pub subscription: String,
+    pub region: String,
+    pub model: String,
+    pub deployment_type: Option<String>,
+    pub tpm: u64,
+    pub rpm: Option<u64>,
+}
+
+/// `[[deployment]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDeployment {
+    pub name: String,
+    pub kind: String,
+    pub model: String,
+    pub region: Option<String>,
+    // standard
+    pub pool: Option<String>,
+    pub tpm: Option<u64>,
+    pub rpm: Option<u64>,
+    pub token_window: Option<String>,
+    pub request_window: Option<String>,
+    pub count_rejected_requests: Option<bool>,
+    // provisioned
+    pub ptu: Option<u32>,
+    pub bucket_depth: Option<String>,
+    pub spillover: Option<String>,
+    pub ptu_price_per_hour: Option<f64>,
+    // serving
+    pub max_concurrency: Option<u32>,
+    pub completion_window: Option<String>,
+    pub bill_incomplete: Option<bool>,
+    pub extra_latency: Option<String>,
+    pub ttft_base: Option<String>,
+    pub prefill_tokens_per_s: Option<f64>,
+    pub decode_tokens_per_s: Option<f64>,
+    pub decode_variation_cv: Option<f64>,
+    pub speed_curve: Option<Vec<[f64; 2]>>,
+}
+
+/// `[client]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClient {
+    pub timeout: Option<String>,
+    pub max_retries: Option<u32>,
+    pub backoff_initial: Option<String>,
+    pub backoff_max: Option<String>,
+    pub backoff_jitter: Option<f64>,
+    pub retry_after_cap: Option<String>,
+    pub retry_statuses: Option<Vec<u16>>,
+    pub retry_on_timeout: Option<bool>,
+}
+
+/// `[router]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRouter {
+    pub policy: Option<String>,
+    pub deployments: Option<Vec<String>>,
+    pub failover_on: Option<Vec<u16>>,
+}
+
+/// `[workload]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWorkload {
+    pub arrival: String,
+    pub users: Option<u32>,
+    pub user_think_time_s: Option<RawDist>,
+    pub rate_per_min: Option<f64>,
+    pub schedule: Option<Vec<RawRatePoint>>,
+    pub sessions: Option<u64>,
+    #[serde(default)]
+    pub class: Vec<RawClass>,
+}
+
+/// One step of a piecewise arrival schedule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRatePoint {
+    pub at: String,
+    pub rate_per_min: f64,
+}
+
+/// `[[workload.class]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawClass {
+    pub name: String,
+    pub weight: Option<f64>,
+    pub steps: Option<u32>,
+    pub model: Option<String>,
+    pub prompt_tokens: RawDist,
+    pub completion_tokens: RawDist,
+    pub think_time_s: Option<RawDist>,
+    pub max_tokens: Option<u32>,
+    pub streaming: Option<bool>,
+}
