@@ -550,7 +550,7 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
                         rpm,
                         token_window,
                         request_window,
-                        count_rejected_requests: d.count_rejected_requests.unwrap_or(true),
+                        count_rejected_requests: d.count_rejected_requests.unwrap_or(false),
                     },
                     pools[pool].region.clone(),
                 )

@@ -1,0 +1,171 @@
+//! Command-line arguments (as written, by clap) and the commands they run.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::{Error, Result};
+use crate::output::{self, csv as csv_out, write_atomic};
+use crate::runner::{self, FinishingSink};
+use crate::scenario;
+
+/// Spillway: a deterministic simulator of hosted-LLM API capacity (quotas, 429s, retries,
+/// PTU and spillover).
+#[derive(Debug, Parser)]
+#[command(name = "spillway", version, about, long_about = None, after_help = "Exit codes: 0 success, 1 an SLO check failed, 2 bad input.\nScenario reference: docs/scenario.md")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every variant of a scenario (or the named ones) and print a side-by-side table.
+    Run(RunArgs),
+    /// Parse and check a scenario without running it.
+    Validate(ScenarioArgs),
+}
+
+/// Arguments shared by every command that reads a scenario.
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// The scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Override a scenario key after each variant's own overrides, e.g.
+    /// `--set workload.users=8`, `--set deployment.ptu.ptu=30`,
+    /// `--set 'models."gpt-4.1-mini".decode_tokens_per_s=90'`. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// Replace the scenario's seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+/// Output formats for `run`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Aligned text table.
+    Table,
+    /// The `spillway.summary/v1` JSON document.
+    Json,
+    /// Markdown tables.
+    Markdown,
+}
+
+/// `spillway run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Run only this variant (repeatable); default all, in file order.
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<String>,
+    /// What to print on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Also write summary.json, summary.md and timeseries-<variant>.csv into DIR (created if
+    /// missing; every file is written atomically).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// With --out: also stream one CSV row per request to requests-<variant>.csv.
+    #[arg(long, requires = "out")]
+    pub requests_csv: bool,
+    /// Worker threads for running variants in parallel (default: all cores). Output is the
+    /// same whatever the number.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Print nothing on stderr (no event counts or timings).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
+    sets.iter()
+        .map(|s| match s.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+            _ => Err(Error::Usage(format!("--set '{s}': expected KEY=VALUE, e.g. --set workload.users=8"))),
+        })
+        .collect()
+}
+
+fn load(a: &ScenarioArgs) -> Result<scenario::ScenarioSet> {
+    let sets = parse_sets(&a.sets)?;
+    scenario::load(&a.scenario.display().to_string(), &sets, a.seed)
+}
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn execute(cli: Cli) -> Result<u8> {
+    match cli.command {
+        Command::Validate(a) => {
+            let set = load(&a)?;
+            println!(
+                "{}: ok: scenario '{}', {} variant(s): {}",
+                a.scenario.display(),
+                set.name,
+                set.variants.len(),
+                set.variants.iter().map(|v| v.variant.as_str()).collect::<Vec<_>>().join(", ")
+            );
+            Ok(0)
+        }
+        Command::Run(a) => run(a),
+    }
+}
+
+fn run(a: RunArgs) -> Result<u8> {
+    let set = load(&a.scenario)?;
+    let chosen = runner::select(&set, &a.variants)?;
+    if let Some(dir) = &a.out {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(a.jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
+    let started = Instant::now();
+    let out_dir = a.out.clone();
+    let want_requests = a.requests_csv;
+    let runs = pool.install(|| {
+        runner::run_variants(&chosen, |sc| {
+            if want_requests {
+                let dir = out_dir.as_ref().expect("clap requires --out");
+                Ok(Some(Box::new(csv_out::RequestCsv::create(dir, sc)?) as Box<dyn FinishingSink>))
+            } else {
+                Ok(None)
+            }
+        })
+    })?;
+    let wall = started.elapsed().as_secs_f64();
+    let summary = runner::summary(&set, &runs);
+    if let Some(dir) = &a.out {
+        write_atomic(&dir.join("summary.json"), output::json::Json.render_bytes(&summary).as_slice())?;
+        write_atomic(&dir.join("summary.md"), output::exporter("markdown").expect("known").render(&summary).as_bytes())?;
+        for r in &runs {
+            let bytes = csv_out::timeseries(&r.scenario, &r.metrics.series)?;
+            write_atomic(&dir.join(format!("timeseries-{}.csv", csv_out::file_stem(&r.scenario.variant))), &bytes)?;
+        }
+    }
+    let name = match a.format {
+        Format::Table => "table",
+        Format::Json => "json",
+        Format::Markdown => "markdown",
+    };
+    let text = output::exporter(name).expect("known format").render(&summary);
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    if !a.quiet {
+        let events: u64 = runs.iter().map(|r| r.metrics.events).sum();
+        eprintln!(
+            "spillway: {} variant(s), {} events in {:.3} s wall ({:.2} M events/s across {} thread(s))",
+            runs.len(),
+            events,
+            wall,
+            events as f64 / wall.max(1e-9) / 1e6,
+            pool.current_num_threads()
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,133 @@
+//! Rolling admission window of a standard deployment (tokens per 60 s, requests per 10 s).
+//!
+//! A charge made at `t` returns at `t + window`. Charges are kept in arrival order with their
+//! running total, so expiring is O(1) amortized and the Retry-After of a rejection (the time
+//! until enough old charges have expired) is a binary search: O(log n).
+
+use std::collections::VecDeque;
+
+use crate::time::SimTime;
+
+/// A rolling window with a limit.
+#[derive(Clone, Debug)]
+pub struct RollingWindow {
+    window: SimTime,
+    limit: u64,
+    /// `(charge time, running total including this charge)`, oldest first.
+    charges: VecDeque<(SimTime, u64)>,
+    added: u64,
+    expired: u64,
+}
+
+impl RollingWindow {
+    /// An empty window of length `window` admitting at most `limit` within it.
+    pub fn new(window: SimTime, limit: u64) -> Self {
+        RollingWindow {
+            window,
+            limit,
+            charges: VecDeque::new(),
+            added: 0,
+            expired: 0,
+        }
+    }
+
+    /// The limit.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    fn expire(&mut self, now: SimTime) {
+        while let Some(&(t, cum)) = self.charges.front() {
+            if t + self.window <= now {
+                self.expired = cum;
+                self.charges.pop_front();
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Amount charged within the window ending at `now`.
+    pub fn used(&mut self, now: SimTime) -> u64 {
+        self.expire(now);
+        self.added - self.expired
+    }
+
+    /// `Ok` if `amount` fits now; otherwise the earliest time at which it would fit if nothing
+    /// else were charged meanwhile. An amount above the limit never fits: it is told to come
+    /// back after a whole window.
+    pub fn check(&mut self, now: SimTime, amount: u64) -> Result<(), SimTime> {
+        let used = self.used(now);
+        if used + amount <= self.limit {
+            return Ok(());
+        }
+        if amount > self.limit {
+            return Err(now + self.window);
+        }
+        let need = used + amount - self.limit;
+        let base = self.expired;
+        let i = self.charges.partition_point(|&(_, cum)| cum - base < need);
+        let (t, _) = self.charges[i];
+        Err(t + self.window)
+    }
+
+    /// Charges `amount` at `now` (times must not decrease).
+    pub fn charge(&mut self, now: SimTime, amount: u64) {
+        if amount == 0 {
+            return;
+        }
+        self.added += amount;
+        match self.charges.back_mut() {
+            Some(last) if last.0 == now => last.1 = self.added,
+            _ => self.charges.push_back((now, self.added)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(x: u64) -> SimTime {
+        SimTime::from_secs(x)
+    }
+
+    #[test]
+    fn charges_return_after_the_window() {
+        let mut w = RollingWindow::new(s(60), 100);
+        w.charge(s(0), 60);
+        w.charge(s(10), 30);
+        assert_eq!(w.used(s(59)), 90);
+        assert_eq!(w.used(s(60)), 30);
+        assert_eq!(w.used(s(70)), 0);
+    }
+
+    #[test]
+    fn retry_at_is_when_enough_has_expired() {
+        let mut w = RollingWindow::new(s(60), 100);
+        w.charge(s(0), 40);
+        w.charge(s(5), 40);
+        w.charge(s(20), 20);
+        assert_eq!(w.check(s(30), 10), Err(s(60)));
+        assert_eq!(w.check(s(30), 50), Err(s(65)));
+        assert_eq!(w.check(s(60), 40), Ok(()));
+        assert_eq!(w.check(s(30), 500), Err(s(90)));
+    }
+
+    #[test]
+    fn retry_at_admits_exactly_then() {
+        let mut w = RollingWindow::new(s(60), 1000);
+        let mut t = 0;
+        for k in 1..50u64 {
+            t += k % 7;
+            let _ = w.check(s(t), 97);
+            if w.check(s(t), 97).is_ok() {
+                w.charge(s(t), 97);
+            } else {
+                let at = w.check(s(t), 97).unwrap_err();
+                assert!(w.clone().check(at, 97).is_ok());
+                assert!(at == s(t) + s(60) || w.clone().check(at - SimTime(1), 97).is_err());
+            }
+        }
+    }
+}

@@ -1,0 +1,991 @@
+//! The discrete-event engine: one run of one variant, single-threaded.
+//!
+//! Sessions arrive (open loop) or are started by users (closed loop) and run their steps one
+//! after another. Each step is a *request*; the client sends *attempts*, the router picks a
+//! deployment, the deployment admits or rejects (429) at once, an admitted attempt waits for a
+//! concurrency slot if the deployment has a cap, pre-fills, then decodes under processor
+//! sharing until it finishes, the server's completion window ends it (408) or the client's
+//! timeout fires. Failures are retried per the client policy.
+//!
+//! The hot loop allocates nothing per event, formats nothing and never scans all requests:
+//! sessions live in a slab, stale events are skipped by comparing an attempt id (lazy
+//! cancellation), and every per-deployment structure is O(log n) or O(1) amortized.
+
+mod queue;
+
+use std::collections::VecDeque;
+
+use rand::RngExt;
+use rand_distr::{Distribution, StandardNormal};
+
+use crate::deployment::{LeakyBucket, ProcessorSharing, RollingWindow};
+use crate::metrics::{DeploymentMetrics, RunMetrics, SeriesRow};
+use crate::rng::{SimRng, Stream, stream};
+use crate::scenario::{Arrivals, DeploymentKind, RoutePolicy, Scenario};
+use crate::time::SimTime;
+pub use queue::EventQueue;
+
+/// Status used for a client-side timeout (no HTTP status reached the client).
+pub const CLIENT_TIMEOUT: u16 = 0;
+
+/// How a request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// An attempt completed.
+    Succeeded,
+    /// The client gave up; the last error was a 429.
+    RateLimited,
+    /// The client gave up; the last error was a 408 or a client timeout.
+    TimedOut,
+    /// The client gave up on another status.
+    Failed,
+}
+
+impl Outcome {
+    /// Lower-case name used in CSV output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::RateLimited => "rate_limited",
+            Outcome::TimedOut => "timed_out",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// One finished request, as given to a [`RequestSink`].
+#[derive(Clone, Copy, Debug)]
+pub struct RequestRecord {
+    /// Session key (stable across variants).
+    pub session: u64,
+    /// Step within the session, from 0.
+    pub step: u32,
+    /// Class index.
+    pub class: usize,
+    /// When the request started.
+    pub start: SimTime,
+    /// When it ended.
+    pub end: SimTime,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Last status (200 on success, [`CLIENT_TIMEOUT`] for a client timeout).
+    pub status: u16,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Prompt tokens.
+    pub prompt_tokens: u32,
+    /// Completion tokens delivered (0 on failure).
+    pub completion_tokens: u32,
+    /// Completion tokens wanted.
+    pub wanted_tokens: u32,
+    /// Time to first token from the request's start, on success.
+    pub ttft: Option<SimTime>,
+    /// Deployment of the last admitted attempt.
+    pub deployment: Option<usize>,
+    /// Whether the last attempt was spilled.
+    pub spilled: bool,
+}
+
+/// Receives every finished request, in the order they finish (streamed per-request output).
+pub trait RequestSink {
+    /// One request ended.
+    fn record(&mut self, r: &RequestRecord);
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Ev {
+    Arrival,
+    UserStart { user: u32 },
+    StepStart { slot: u32, session: u64 },
+    Retry { slot: u32, session: u64 },
+    PrefillDone { slot: u32, attempt: u64 },
+    DecodeDone { dep: u32, generation: u64 },
+    Deadline { slot: u32, attempt: u64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Idle,
+    Queued,
+    Prefill,
+    Decoding,
+}
+
+const OPEN_LOOP: u32 = u32::MAX;
+
+#[derive(Clone, Debug)]
+struct Session {
+    alive: bool,
+    key: u64,
+    user: u32,
+    class: u16,
+    rng: SimRng,
+    started: SimTime,
+    step: u32,
+    // current request
+    req_started: SimTime,
+    prompt: u32,
+    want: u32,
+    speed_z: f64,
+    think: SimTime,
+    attempts: u32,
+    client_retries: u32,
+    tried: u64,
+    route_start: usize,
+    min_retry_at: SimTime,
+    // current attempt
+    attempt: u64,
+    phase: Phase,
+    dep: u32,
+    first_token: SimTime,
+    estimate: f64,
+    deadline_is_server: bool,
+    spilled: bool,
+    tokens: u32,
+    rate: f64,
+    v_start: f64,
+}
+
+impl Session {
+    fn new(key: u64, user: u32, rng: SimRng, now: SimTime) -> Self {
+        Session {
+            alive: true,
+            key,
+            user,
+            class: 0,
+            rng,
+            started: now,
+            step: 0,
+            req_started: now,
+            prompt: 0,
+            want: 0,
+            speed_z: 0.0,
+            think: SimTime::ZERO,
+            attempts: 0,
+            client_retries: 0,
+            tried: 0,
+            route_start: 0,
+            min_retry_at: SimTime::MAX,
+            attempt: 0,
+            phase: Phase::Idle,
+            dep: 0,
+            first_token: SimTime::MAX,
+            estimate: 0.0,
+            deadline_is_server: false,
+            spilled: false,
+            tokens: 0,
+            rate: 1.0,
+            v_start: 0.0,
+        }
+    }
+}
+
+struct DepState {
+    tokens: Option<RollingWindow>,
+    requests: Option<RollingWindow>,
+    bucket: Option<LeakyBucket>,
+    ps: ProcessorSharing,
+    busy: u32,
+    queue: VecDeque<(u32, u64)>,
+    decode_gen: u64,
+    decode_at: SimTime,
+    interval_tokens: u64,
+}
+
+#[derive(Default)]
+struct Interval {
+    arrivals: u64,
+    completions: u64,
+    failures: u64,
+    rejected_429: u64,
+    timed_out_408: u64,
+}
+
+/// One run of one variant.
+pub struct Engine<'a> {
+    sc: &'a Scenario,
+    sink: Option<&'a mut dyn RequestSink>,
+    now: SimTime,
+    queue: EventQueue<Ev>,
+    sessions: Vec<Session>,
+    free: Vec<u32>,
+    deps: Vec<DepState>,
+    m: RunMetrics,
+    interval: Interval,
+    next_sample: SimTime,
+    in_flight: u64,
+    next_attempt: u64,
+    sessions_begun: u64,
+    arrival_rng: SimRng,
+    chaos: SimRng,
+    user_rngs: Vec<SimRng>,
+    user_sessions: Vec<u32>,
+    rr: Vec<usize>,
+}
+
+/// Runs one variant to the end and returns what it measured.
+pub fn simulate<'a>(sc: &'a Scenario, sink: Option<&'a mut dyn RequestSink>) -> RunMetrics {
+    let mut e = Engine::new(sc, sink);
+    e.run();
+    e.m
+}
+
+impl<'a> Engine<'a> {
+    /// A fresh engine for `sc`.
+    pub fn new(sc: &'a Scenario, sink: Option<&'a mut dyn RequestSink>) -> Self {
+        let deps = sc
+            .deployments
+            .iter()
+            .map(|d| {
+                let (tokens, requests, bucket) = match d.kind {
+                    DeploymentKind::Standard {
+                        tpm,
+                        rpm,
+                        token_window,
+                        request_window,
+                        ..
+                    } => {
+                        let per_window = ((rpm as f64) * request_window.as_secs_f64() / 60.0).floor().max(1.0) as u64;
+                        let tok = ((tpm as f64) * token_window.as_secs_f64() / 60.0).round() as u64;
+                        (Some(RollingWindow::new(token_window, tok)), Some(RollingWindow::new(request_window, per_window)), None)
+                    }
+                    DeploymentKind::Provisioned { capacity_per_min, bucket_depth, .. } => {
+                        (None, None, Some(LeakyBucket::new(capacity_per_min, bucket_depth)))
+                    }
+                };
+                DepState {
+                    tokens,
+                    requests,
+                    bucket,
+                    ps: ProcessorSharing::default(),
+                    busy: 0,
+                    queue: VecDeque::new(),
+                    decode_gen: 0,
+                    decode_at: SimTime::MAX,
+                    interval_tokens: 0,
+                }
+            })
+            .collect();
+        let users = match sc.workload.arrivals {
+            Arrivals::Closed { users, .. } => users,
+            _ => 0,
+        };
+        let m = RunMetrics {
+            deployments: vec![DeploymentMetrics::default(); sc.deployments.len()],
+            ..Default::default()
+        };
+        Engine {
+            sc,
+            sink,
+            now: SimTime::ZERO,
+            queue: EventQueue::default(),
+            sessions: Vec::new(),
+            free: Vec::new(),
+            deps,
+            m,
+            interval: Interval::default(),
+            next_sample: sc.metrics_interval,
+            in_flight: 0,
+            next_attempt: 0,
+            sessions_begun: 0,
+            arrival_rng: stream(sc.seed, Stream::Arrivals, 0),
+            chaos: stream(sc.seed, Stream::Chaos, 0),
+            user_rngs: (0..users).map(|u| stream(sc.seed, Stream::User, u as u64)).collect(),
+            user_sessions: vec![0; users as usize],
+            rr: vec![0; sc.models.len()],
+        }
+    }
+
+    fn run(&mut self) {
+        match self.sc.workload.arrivals {
+            Arrivals::Closed { users, .. } => {
+                for u in 0..users {
+                    self.queue.push(SimTime::ZERO, Ev::UserStart { user: u });
+                }
+            }
+            _ => {
+                if let Some(t) = self.next_arrival(SimTime::ZERO) {
+                    self.queue.push(t, Ev::Arrival);
+                }
+            }
+        }
+        let end = self.sc.duration + self.sc.drain;
+        let mut cut = false;
+        while let Some((t, ev)) = self.queue.pop() {
+            if t > end {
+                cut = true;
+                break;
+            }
+            self.advance_clock(t);
+            if self.handle(ev) {
+                self.m.events += 1;
+            }
+        }
+        let stop = if cut { end } else { self.now };
+        self.advance_clock(stop);
+        if self.now > self.next_sample - self.sc.metrics_interval {
+            self.sample(self.now);
+        }
+        self.m.span = self.now;
+        self.m.incomplete_requests = self.in_flight;
+    }
+
+    fn advance_clock(&mut self, t: SimTime) {
+        while t >= self.next_sample {
+            let b = self.next_sample;
+            self.m.in_flight_area += self.in_flight as u128 * (b - self.now).as_micros() as u128;
+            self.now = b;
+            self.sample(b);
+            self.next_sample = b + self.sc.metrics_interval;
+        }
+        self.m.in_flight_area += self.in_flight as u128 * (t - self.now).as_micros() as u128;
+        self.now = t;
+    }
+
+    /// Writes one time-series row for the interval ending at `b` (allocates once per interval,
+    /// not per event).
+    fn sample(&mut self, b: SimTime) {
+        let start = self.next_sample - self.sc.metrics_interval;
+        let len_min = (b - start).as_secs_f64() / 60.0;
+        let mut per_dep = Vec::with_capacity(self.deps.len());
+        for (i, d) in self.deps.iter_mut().enumerate() {
+            let util = if let Some(bk) = d.bucket.as_mut() {
+                bk.utilization(b)
+            } else if let Some(w) = d.tokens.as_mut() {
+                w.used(b) as f64 / w.limit() as f64
+            } else {
+                0.0
+            };
+            let dm = &mut self.m.deployments[i];
+            dm.utilization_sum += util;
+            dm.utilization_samples += 1;
+            let tpm = if len_min > 0.0 { d.interval_tokens as f64 / len_min } else { 0.0 };
+            per_dep.push((tpm, util));
+            d.interval_tokens = 0;
+        }
+        let iv = std::mem::take(&mut self.interval);
+        self.m.series.push(SeriesRow {
+            t: start,
+            arrivals: iv.arrivals,
+            completions: iv.completions,
+            failures: iv.failures,
+            rejected_429: iv.rejected_429,
+            timed_out_408: iv.timed_out_408,
+            in_flight: self.in_flight,
+            deployments: per_dep,
+        });
+    }
+
+    fn handle(&mut self, ev: Ev) -> bool {
+        match ev {
+            Ev::Arrival => {
+                if self.sc.workload.max_sessions.is_some_and(|m| self.sessions_begun >= m) {
+                    return false;
+                }
+                let key = self.sessions_begun;
+                self.begin_session(key, OPEN_LOOP);
+                if let Some(t) = self.next_arrival(self.now)
+                    && t < self.sc.duration
+                {
+                    self.queue.push(t, Ev::Arrival);
+                }
+                true
+            }
+            Ev::UserStart { user } => {
+                if self.sc.workload.max_sessions.is_some_and(|m| self.sessions_begun >= m) {
+                    return false;
+                }
+                let n = self.user_sessions[user as usize];
+                self.user_sessions[user as usize] += 1;
+                self.begin_session(((user as u64 + 1) << 32) | n as u64, user);
+                true
+            }
+            Ev::StepStart { slot, session } => {
+                if !self.waiting(slot, session) {
+                    return false;
+                }
+                self.start_request(slot);
+                true
+            }
+            Ev::Retry { slot, session } => {
+                if !self.waiting(slot, session) {
+                    return false;
+                }
+                self.send(slot);
+                true
+            }
+            Ev::PrefillDone { slot, attempt } => {
+                let s = &self.sessions[slot as usize];
+                if s.attempt != attempt || s.phase != Phase::Prefill {
+                    return false;
+                }
+                self.start_decode(slot);
+                true
+            }
+            Ev::DecodeDone { dep, generation } => {
+                let d = dep as usize;
+                if self.deps[d].decode_gen != generation {
+                    return false;
+                }
+                self.deps[d].decode_at = SimTime::MAX;
+                let serving = &self.sc.deployments[d].serving;
+                self.deps[d].ps.advance(self.now, |n| serving.speed_factor(n));
+                loop {
+                    let sessions = &self.sessions;
+                    let done = self.deps[d].ps.pop_finished(|a, s| is_decoding(sessions, a, s));
+                    match done {
+                        Some((_, slot)) => self.attempt_succeeded(slot),
+                        None => break,
+                    }
+                }
+                self.reschedule_decode(d);
+                true
+            }
+            Ev::Deadline { slot, attempt } => {
+                let s = &self.sessions[slot as usize];
+                if s.attempt != attempt || s.phase == Phase::Idle || !s.alive {
+                    return false;
+                }
+                let streaming = self.sc.workload.classes[s.class as usize].streaming;
+                if streaming && s.phase == Phase::Decoding {
+                    // A streaming client's timeout bounds the wait for the first token only.
+                    return false;
+                }
+                let status = if s.deadline_is_server { 408 } else { CLIENT_TIMEOUT };
+                let d = s.dep as usize;
+                let generated = self.cancel_attempt(slot);
+                self.m.wasted_tokens += generated as u64;
+                if status == 408 {
+                    self.m.deployments[d].timed_out_408 += 1;
+                    self.interval.timed_out_408 += 1;
+                }
+                self.attempt_failed(slot, status, None);
+                true
+            }
+        }
+    }
+
+    fn waiting(&self, slot: u32, session: u64) -> bool {
+        let s = &self.sessions[slot as usize];
+        s.alive && s.key == session && s.phase == Phase::Idle
+    }
+
+    /// Next open-loop arrival after `from`: integrate the piecewise-constant rate until it
+    /// reaches an Exp(1) draw (Poisson) or exactly 1 (constant spacing).
+    fn next_arrival(&mut self, from: SimTime) -> Option<SimTime> {
+        let (schedule, poisson) = match &self.sc.workload.arrivals {
+            Arrivals::Poisson { schedule } => (schedule, true),
+            Arrivals::Constant { schedule } => (schedule, false),
+            Arrivals::Closed { .. } => return None,
+        };
+        let mut target: f64 = if poisson {
+            let u: f64 = self.arrival_rng.random();
+            -(1.0 - u).ln()
+        } else {
+            1.0
+        };
+        let mut t = from;
+        let mut i = schedule.partition_point(|p| p.0 <= t).saturating_sub(1);
+        loop {
+            let rate_per_us = schedule[i].1 / 60e6;
+            let piece_end = schedule.get(i + 1).map_or(SimTime::MAX, |p| p.0);
+            if rate_per_us > 0.0 {
+                let need_us = target / rate_per_us;
+                let cand = t + SimTime::from_secs_f64(need_us / 1e6).max(SimTime(1));
+                if cand < piece_end {
+                    return Some(cand);
+                }
+                target -= rate_per_us * (piece_end - t).as_micros() as f64;
+            }
+            if piece_end == SimTime::MAX {
+                return None;
+            }
+            t = piece_end;
+            i += 1;
+        }
+    }
+
+    fn begin_session(&mut self, key: u64, user: u32) {
+        self.sessions_begun += 1;
+        self.m.sessions_started += 1;
+        let mut rng = stream(self.sc.seed, Stream::Session, key);
+        let u: f64 = rng.random();
+        let cdf = &self.sc.workload.class_cdf;
+        let class = cdf.partition_point(|&c| c <= u).min(cdf.len() - 1) as u16;
+        let mut s = Session::new(key, user, rng, self.now);
+        s.class = class;
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.sessions[i as usize] = s;
+                i
+            }
+            None => {
+                self.sessions.push(s);
+                (self.sessions.len() - 1) as u32
+            }
+        };
+        self.start_request(slot);
+    }
+
+    fn start_request(&mut self, slot: u32) {
+        let s = &mut self.sessions[slot as usize];
+        let class = &self.sc.workload.classes[s.class as usize];
+        // Always the same draws in the same order: common random numbers across variants.
+        s.prompt = class.prompt_tokens.sample(&mut s.rng).round().max(1.0) as u32;
+        s.want = class.completion_tokens.sample(&mut s.rng).round().max(1.0) as u32;
+        s.speed_z = StandardNormal.sample(&mut s.rng);
+        s.think = SimTime::from_secs_f64(class.think_time_s.sample(&mut s.rng));
+        s.req_started = self.now;
+        s.attempts = 0;
+        s.client_retries = 0;
+        self.m.sent += 1;
+        self.interval.arrivals += 1;
+        self.in_flight += 1;
+        self.send(slot);
+    }
+
+    /// A client attempt: the router tries deployments until one admits or failover ends.
+    fn send(&mut self, slot: u32) {
+        let s = &mut self.sessions[slot as usize];
+        s.tried = 0;
+        s.min_retry_at = SimTime::MAX;
+        s.spilled = false;
+        let model = self.sc.workload.classes[s.class as usize].model;
+        let route = &self.sc.router.routes[model];
+        if self.sc.router.policy == RoutePolicy::RoundRobin {
+            s.route_start = self.rr[model] % route.len();
+            self.rr[model] = self.rr[model].wrapping_add(1);
+        } else {
+            s.route_start = 0;
+        }
+        loop {
+            let s = &mut self.sessions[slot as usize];
+            let n = route.len();
+            let Some(k) = (0..n).map(|j| (s.route_start + j) % n).find(|&k| s.tried & (1 << k) == 0) else {
+                let ra = s.min_retry_at - self.now;
+                self.attempt_failed(slot, 429, Some(ra));
+                return;
+            };
+            if s.tried != 0 {
+                self.m.failovers += 1;
+            }
+            s.tried |= 1 << k;
+            s.attempts += 1;
+            self.m.attempts += 1;
+            match self.admit(slot, route[k]) {
+                Ok(()) => return,
+                Err(at) => {
+                    let s = &mut self.sessions[slot as usize];
+                    s.min_retry_at = s.min_retry_at.min(at);
+                    if !self.sc.router.failover_on.contains(&429) || s.tried.count_ones() as usize == n {
+                        let ra = s.min_retry_at - self.now;
+                        self.attempt_failed(slot, 429, Some(ra));
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Admission at deployment `d`: `Err(time)` is a 429 with Retry-After until `time`.
+    fn admit(&mut self, slot: u32, d: usize) -> Result<(), SimTime> {
+        let now = self.now;
+        let dep = &self.sc.deployments[d];
+        let model = &self.sc.models[dep.model];
+        let s = &mut self.sessions[slot as usize];
+        let class = &self.sc.workload.classes[s.class as usize];
+        let est_completion = class.max_tokens.unwrap_or(model.default_max_tokens_estimate) as u64;
+        let dm = &mut self.m.deployments[d];
+        dm.attempts += 1;
+        let st = &mut self.deps[d];
+        match dep.kind {
+            DeploymentKind::Standard { count_rejected_requests, .. } => {
+                let est = s.prompt as u64 + est_completion;
+                let rw = st.requests.as_mut().expect("standard has windows");
+                let tw = st.tokens.as_mut().expect("standard has windows");
+                let r1 = rw.check(now, 1);
+                let r2 = tw.check(now, est);
+                if r1.is_ok() && r2.is_ok() {
+                    rw.charge(now, 1);
+                    tw.charge(now, est);
+                    dm.charged_estimate += est;
+                    s.estimate = est as f64;
+                } else {
+                    // A rejected request still counts against the request window; the
+                    // Retry-After the service returns accounts for it.
+                    let r1 = if count_rejected_requests {
+                        rw.charge(now, 1);
+                        rw.check(now, 1)
+                    } else {
+                        r1
+                    };
+                    dm.rejected_429 += 1;
+                    self.interval.rejected_429 += 1;
+                    let at = r1.err().unwrap_or(now).max(r2.err().unwrap_or(now));
+                    return Err(ceil_ms(at, now));
+                }
+            }
+            DeploymentKind::Provisioned { output_ratio, spillover, .. } => {
+                let est = s.prompt as f64 + output_ratio * est_completion as f64;
+                let bucket = st.bucket.as_mut().expect("provisioned has a bucket");
+                match bucket.try_admit(now, est) {
+                    Ok(()) => {
+                        dm.charged_estimate += est.round() as u64;
+                        s.estimate = est;
+                    }
+                    Err(at) => {
+                        dm.rejected_429 += 1;
+                        self.interval.rejected_429 += 1;
+                        if let Some(t) = spillover {
+                            // The service forwards the 429 to the spillover deployment itself.
+                            s.spilled = true;
+                            self.m.spilled += 1;
+                            self.m.deployments[t].spilled_in += 1;
+                            return self.admit(slot, t);
+                        }
+                        return Err(ceil_ms(at, now));
+                    }
+                }
+            }
+        }
+        self.m.deployments[d].admitted += 1;
+        self.admitted(slot, d);
+        Ok(())
+    }
+
+    fn admitted(&mut self, slot: u32, d: usize) {
+        let now = self.now;
+        self.next_attempt += 1;
+        let id = self.next_attempt;
+        let dep = &self.sc.deployments[d];
+        let s = &mut self.sessions[slot as usize];
+        let streaming = self.sc.workload.classes[s.class as usize].streaming;
+        s.attempt = id;
+        s.dep = d as u32;
+        s.first_token = SimTime::MAX;
+        let client = now + self.sc.client.timeout;
+        let server = if streaming { None } else { dep.completion_window.map(|w| now + w) };
+        let (deadline, is_server) = match server {
+            Some(w) if w < client => (w, true),
+            _ => (client, false),
+        };
+        s.deadline_is_server = is_server;
+        self.queue.push(deadline, Ev::Deadline { slot, attempt: id });
+        let st = &mut self.deps[d];
+        if dep.max_concurrency.is_some_and(|cap| st.busy >= cap) {
+            s.phase = Phase::Queued;
+            st.queue.push_back((slot, id));
+        } else {
+            self.start_prefill(slot);
+        }
+    }
+
+    fn start_prefill(&mut self, slot: u32) {
+        let s = &mut self.sessions[slot as usize];
+        let d = s.dep as usize;
+        let serving = &self.sc.deployments[d].serving;
+        self.deps[d].busy += 1;
+        s.phase = Phase::Prefill;
+        let dt = serving.ttft_base + SimTime::from_secs_f64(s.prompt as f64 / serving.prefill_tokens_per_s);
+        self.queue.push(self.now + dt, Ev::PrefillDone { slot, attempt: s.attempt });
+    }
+
+    fn start_decode(&mut self, slot: u32) {
+        let s = &mut self.sessions[slot as usize];
+        let d = s.dep as usize;
+        let serving = &self.sc.deployments[d].serving;
+        let class = &self.sc.workload.classes[s.class as usize];
+        s.first_token = self.now;
+        s.tokens = s.want.min(class.max_tokens.unwrap_or(u32::MAX));
+        s.rate = serving.decode_tokens_per_s * speed_multiplier(serving.decode_variation_cv, s.speed_z);
+        s.phase = Phase::Decoding;
+        let work = s.tokens as f64 / s.rate;
+        s.v_start = self.deps[d].ps.add(self.now, s.attempt, slot, work, |n| serving.speed_factor(n));
+        self.reschedule_decode(d);
+    }
+
+    fn reschedule_decode(&mut self, d: usize) {
+        let serving = &self.sc.deployments[d].serving;
+        let sessions = &self.sessions;
+        let st = &mut self.deps[d];
+        let next = st.ps.next_finish(self.now, |n| serving.speed_factor(n), |a, s| is_decoding(sessions, a, s));
+        match next {
+            Some(t) if t == st.decode_at => {}
+            Some(t) => {
+                st.decode_gen += 1;
+                st.decode_at = t;
+                self.queue.push(t, Ev::DecodeDone { dep: d as u32, generation: st.decode_gen });
+            }
+            None => {
+                st.decode_gen += 1;
+                st.decode_at = SimTime::MAX;
+            }
+        }
+    }
+
+    fn release_slot(&mut self, d: usize) {
+        self.deps[d].busy -= 1;
+        while let Some((slot, id)) = self.deps[d].queue.pop_front() {
+            let s = &self.sessions[slot as usize];
+            if s.alive && s.attempt == id && s.phase == Phase::Queued {
+                self.start_prefill(slot);
+                break;
+            }
+        }
+    }
+
+    /// Bills and accounts an attempt's processed tokens on deployment `d`.
+    fn account(&mut self, slot: u32, d: usize, prompt: u32, completion: u32, bill: bool) {
+        let dep = &self.sc.deployments[d];
+        let model = &self.sc.models[dep.model];
+        let s = &self.sessions[slot as usize];
+        let dm = &mut self.m.deployments[d];
+        let st = &mut self.deps[d];
+        match dep.kind {
+            DeploymentKind::Provisioned { output_ratio, .. } => {
+                let actual = prompt as f64 + output_ratio * completion as f64;
+                st.bucket.as_mut().expect("provisioned").correct(self.now, actual - s.estimate);
+            }
+            DeploymentKind::Standard { .. } => {
+                if bill {
+                    dm.token_cost_usd +=
+                        (prompt as f64 * model.price_input_per_1m + completion as f64 * model.price_output_per_1m) / 1e6;
+                }
+            }
+        }
+        dm.prompt_tokens += prompt as u64;
+        dm.completion_tokens += completion as u64;
+        st.interval_tokens += prompt as u64 + completion as u64;
+    }
+
+    fn attempt_succeeded(&mut self, slot: u32) {
+        let d = self.sessions[slot as usize].dep as usize;
+        let (prompt, tokens) = {
+            let s = &self.sessions[slot as usize];
+            (s.prompt, s.tokens)
+        };
+        self.account(slot, d, prompt, tokens, true);
+        self.release_slot(d);
+        let now = self.now;
+        let s = &mut self.sessions[slot as usize];
+        s.phase = Phase::Idle;
+        self.m.succeeded += 1;
+        self.m.e2e.record(now - s.req_started);
+        self.m.ttft.record(s.first_token - s.req_started);
+        self.m.prompt_tokens += s.prompt as u64;
+        self.m.completion_tokens += s.tokens as u64;
+        self.m.wanted_tokens += s.want as u64;
+        if s.want > s.tokens {
+            self.m.truncated += 1;
+        }
+        self.interval.completions += 1;
+        self.in_flight -= 1;
+        if let Some(sink) = self.sink.as_deref_mut() {
+            sink.record(&RequestRecord {
+                session: s.key,
+                step: s.step,
+                class: s.class as usize,
+                start: s.req_started,
+                end: now,
+                outcome: Outcome::Succeeded,
+                status: 200,
+                attempts: s.attempts,
+                prompt_tokens: s.prompt,
+                completion_tokens: s.tokens,
+                wanted_tokens: s.want,
+                ttft: Some(s.first_token - s.req_started),
+                deployment: Some(d),
+                spilled: s.spilled,
+            });
+        }
+        self.next_step(slot);
+    }
+
+    /// Stops an admitted attempt wherever it is; returns the completion tokens it generated.
+    fn cancel_attempt(&mut self, slot: u32) -> u32 {
+        let s = &self.sessions[slot as usize];
+        let d = s.dep as usize;
+        let phase = s.phase;
+        let bill = self.sc.deployments[d].bill_incomplete;
+        let generated = match phase {
+            Phase::Queued => {
+                self.account(slot, d, 0, 0, false);
+                0
+            }
+            Phase::Prefill => {
+                let p = s.prompt;
+                self.account(slot, d, p, 0, bill);
+                self.release_slot(d);
+                0
+            }
+            Phase::Decoding => {
+                let serving = &self.sc.deployments[d].serving;
+                self.deps[d].ps.cancel(self.now, |n| serving.speed_factor(n));
+                let s = &self.sessions[slot as usize];
+                let done = ((self.deps[d].ps.virtual_now() - s.v_start) * s.rate).floor().max(0.0) as u32;
+                let generated = done.min(s.tokens);
+                let p = s.prompt;
+                // Mark idle before rescheduling so the cancelled entry counts as stale.
+                self.sessions[slot as usize].phase = Phase::Idle;
+                self.reschedule_decode(d);
+                self.account(slot, d, p, generated, bill);
+                self.release_slot(d);
+                generated
+            }
+            Phase::Idle => 0,
+        };
+        self.sessions[slot as usize].phase = Phase::Idle;
+        generated
+    }
+
+    fn attempt_failed(&mut self, slot: u32, status: u16, retry_after: Option<SimTime>) {
+        let client = &self.sc.client;
+        let s = &mut self.sessions[slot as usize];
+        s.phase = Phase::Idle;
+        let retryable = if status == CLIENT_TIMEOUT {
+            client.retry_on_timeout
+        } else {
+            client.retry_statuses.contains(&status)
+        };
+        if retryable && s.client_retries < client.max_retries {
+            let n = s.client_retries;
+            s.client_retries += 1;
+            self.m.client_retries += 1;
+            let delay = match retry_after {
+                Some(ra) if ra > SimTime::ZERO && ra <= client.retry_after_cap => ra,
+                _ => {
+                    let u: f64 = self.chaos.random();
+                    backoff(client.backoff_initial, client.backoff_max, client.backoff_jitter, n, u)
+                }
+            };
+            let key = s.key;
+            self.queue.push(self.now + delay, Ev::Retry { slot, session: key });
+            return;
+        }
+        let outcome = match status {
+            429 => Outcome::RateLimited,
+            408 | CLIENT_TIMEOUT => Outcome::TimedOut,
+            _ => Outcome::Failed,
+        };
+        self.m.failed += 1;
+        match outcome {
+            Outcome::RateLimited => self.m.rate_limited += 1,
+            Outcome::TimedOut => self.m.timed_out += 1,
+            _ => {}
+        }
+        self.interval.failures += 1;
+        self.in_flight -= 1;
+        if let Some(sink) = self.sink.as_deref_mut() {
+            sink.record(&RequestRecord {
+                session: s.key,
+                step: s.step,
+                class: s.class as usize,
+                start: s.req_started,
+                end: self.now,
+                outcome,
+                status,
+                attempts: s.attempts,
+                prompt_tokens: s.prompt,
+                completion_tokens: 0,
+                wanted_tokens: s.want,
+                ttft: None,
+                deployment: None,
+                spilled: s.spilled,
+            });
+        }
+        self.m.sessions_failed += 1;
+        self.end_session(slot);
+    }
+
+    fn next_step(&mut self, slot: u32) {
+        let s = &mut self.sessions[slot as usize];
+        let steps = self.sc.workload.classes[s.class as usize].steps;
+        s.step += 1;
+        if s.step >= steps {
+            self.m.sessions_completed += 1;
+            self.m.session_duration.record(self.now - s.started);
+            self.end_session(slot);
+        } else if s.think == SimTime::ZERO {
+            self.start_request(slot);
+        } else {
+            let (t, key) = (self.now + s.think, s.key);
+            self.queue.push(t, Ev::StepStart { slot, session: key });
+        }
+    }
+
+    fn end_session(&mut self, slot: u32) {
+        let s = &mut self.sessions[slot as usize];
+        s.alive = false;
+        let user = s.user;
+        self.free.push(slot);
+        if user != OPEN_LOOP && self.now < self.sc.duration {
+            if let Arrivals::Closed { think_time_s, .. } = &self.sc.workload.arrivals {
+                let think = SimTime::from_secs_f64(think_time_s.sample(&mut self.user_rngs[user as usize]));
+                self.queue.push(self.now + think, Ev::UserStart { user });
+            }
+        }
+    }
+}
+
+#[inline]
+fn is_decoding(sessions: &[Session], attempt: u64, slot: u32) -> bool {
+    let s = &sessions[slot as usize];
+    s.alive && s.attempt == attempt && s.phase == Phase::Decoding
+}
+
+/// Retry-After as the service sends it: whole milliseconds, rounded up.
+fn ceil_ms(at: SimTime, now: SimTime) -> SimTime {
+    let d = (at - now).as_micros();
+    now + SimTime::from_micros(d.div_ceil(1000) * 1000)
+}
+
+/// The SDK's backoff before retry `n` (0-based): `min(initial * 2^n, max) * (1 - jitter * u)`
+/// with `u` uniform in [0, 1).
+pub fn backoff(initial: SimTime, max: SimTime, jitter: f64, n: u32, u: f64) -> SimTime {
+    let base = initial.as_secs_f64() * 2f64.powi(n.min(62) as i32);
+    let capped = base.min(max.as_secs_f64());
+    SimTime::from_secs_f64(capped * (1.0 - jitter * u))
+}
+
+/// Per-request decode speed multiplier: lognormal with mean 1 and the given coefficient of
+/// variation, from a standard normal draw `z`.
+pub fn speed_multiplier(cv: f64, z: f64) -> f64 {
+    if cv <= 0.0 {
+        return 1.0;
+    }
+    let s2 = (1.0 + cv * cv).ln();
+    (s2.sqrt() * z - s2 / 2.0).exp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_follows_the_sdk_formula() {
+        let ms = SimTime::from_millis;
+        assert_eq!(backoff(ms(500), ms(8000), 0.25, 0, 0.0), ms(500));
+        assert_eq!(backoff(ms(500), ms(8000), 0.25, 2, 0.0), ms(2000));
+        assert_eq!(backoff(ms(500), ms(8000), 0.25, 10, 0.0), ms(8000));
+        assert_eq!(backoff(ms(500), ms(8000), 0.25, 0, 0.5), SimTime::from_micros(437_500));
+    }
+
+    #[test]
+    fn speed_multiplier_has_mean_one() {
+        let mut r = stream(9, Stream::Chaos, 1);
+        let n = 200_000;
+        let mean: f64 = (0..n)
+            .map(|_| speed_multiplier(0.3, StandardNormal.sample(&mut r)))
+            .sum::<f64>()
+            / n as f64;
+        assert!((mean - 1.0).abs() < 0.005, "{mean}");
+        assert_eq!(speed_multiplier(0.0, 2.0), 1.0);
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_ms() {
+        let now = SimTime::from_secs(1);
+        assert_eq!(ceil_ms(now + SimTime(1), now), now + SimTime::MS);
+        assert_eq!(ceil_ms(now + SimTime::MS, now), now + SimTime::MS);
+    }
+}

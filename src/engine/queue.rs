@@ -1,0 +1,87 @@
+//! The event queue: a binary heap ordered by `(time, insertion sequence)`, so simultaneous
+//! events run in the order they were scheduled, identically on every run.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use crate::time::SimTime;
+
+struct Item<E> {
+    time: SimTime,
+    seq: u64,
+    event: E,
+}
+
+impl<E> PartialEq for Item<E> {
+    fn eq(&self, o: &Self) -> bool {
+        self.time == o.time && self.seq == o.seq
+    }
+}
+impl<E> Eq for Item<E> {}
+impl<E> PartialOrd for Item<E> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<E> Ord for Item<E> {
+    // Reversed for a min-heap.
+    fn cmp(&self, o: &Self) -> Ordering {
+        o.time.cmp(&self.time).then(o.seq.cmp(&self.seq))
+    }
+}
+
+/// A deterministic future-event list.
+pub struct EventQueue<E> {
+    heap: BinaryHeap<Item<E>>,
+    seq: u64,
+}
+
+impl<E> Default for EventQueue<E> {
+    fn default() -> Self {
+        EventQueue {
+            heap: BinaryHeap::new(),
+            seq: 0,
+        }
+    }
+}
+
+impl<E> EventQueue<E> {
+    /// Schedules `event` at `time`.
+    #[inline]
+    pub fn push(&mut self, time: SimTime, event: E) {
+        self.seq += 1;
+        self.heap.push(Item { time, seq: self.seq, event });
+    }
+
+    /// The earliest event.
+    #[inline]
+    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+        self.heap.pop().map(|i| (i.time, i.event))
+    }
+
+    /// Events waiting.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Whether no event waits.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ties_pop_in_insertion_order() {
+        let mut q = EventQueue::default();
+        q.push(SimTime(5), 'a');
+        q.push(SimTime(1), 'b');
+        q.push(SimTime(5), 'c');
+        q.push(SimTime(1), 'd');
+        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|x| x.1)).collect();
+        assert_eq!(order, vec!['b', 'd', 'a', 'c']);
+    }
+}

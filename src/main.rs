@@ -1,0 +1,24 @@
+//! The `spillway` binary: parse flags, call the library, map errors to exit codes.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use spillway::cli::{Cli, execute};
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            // clap uses 2 for usage errors and 0 for --help / --version.
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    match execute(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

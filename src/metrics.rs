@@ -1,0 +1,407 @@
+//! What a run measures, and the `spillway.summary/v1` document built from it.
+//!
+//! The engine only increments counters and records into HDR histograms (no allocation per
+//! event); [`RunMetrics::summarize`] turns them into a [`VariantSummary`] after the run.
+//! Percentiles come from histograms with 3 significant digits; means are exact sums.
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::scenario::{DeploymentKind, Scenario};
+use crate::time::SimTime;
+
+/// Schema name of the summary document.
+pub const SUMMARY_SCHEMA: &str = "spillway.summary/v1";
+
+/// A latency distribution in microseconds: an HDR histogram plus an exact sum.
+#[derive(Clone, Debug)]
+pub struct Latency {
+    hist: Histogram<u64>,
+    sum_us: u128,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency {
+            hist: Histogram::new_with_bounds(1, 100 * 24 * 3600 * 1_000_000, 3).expect("valid histogram bounds"),
+            sum_us: 0,
+        }
+    }
+}
+
+impl Latency {
+    /// Records one value.
+    #[inline]
+    pub fn record(&mut self, d: SimTime) {
+        self.hist.saturating_record(d.as_micros().max(1));
+        self.sum_us += d.as_micros() as u128;
+    }
+    /// Number of values.
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+    /// Exact mean in milliseconds (0 when empty).
+    pub fn mean_ms(&self) -> f64 {
+        if self.count() == 0 { 0.0 } else { self.sum_us as f64 / self.count() as f64 / 1e3 }
+    }
+    /// Summary in milliseconds.
+    pub fn percentiles(&self) -> Percentiles {
+        let q = |p: f64| {
+            if self.count() == 0 {
+                0.0
+            } else {
+                round3(self.hist.value_at_quantile(p) as f64 / 1e3)
+            }
+        };
+        Percentiles {
+            count: self.count(),
+            mean: round3(self.mean_ms()),
+            p50: q(0.50),
+            p90: q(0.90),
+            p95: q(0.95),
+            p99: q(0.99),
+            max: if self.count() == 0 { 0.0 } else { round3(self.hist.max() as f64 / 1e3) },
+        }
+    }
+}
+
+/// Rounds to 3 decimals, so documents diff cleanly.
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Per-deployment counters.
+#[derive(Clone, Debug, Default)]
+pub struct DeploymentMetrics {
+    /// Attempts that reached this deployment (including spilled ones).
+    pub attempts: u64,
+    /// Admitted attempts.
+    pub admitted: u64,
+    /// 429 rejections.
+    pub rejected_429: u64,
+    /// 408 completion-window terminations.
+    pub timed_out_408: u64,
+    /// Attempts received by spillover from a provisioned deployment.
+    pub spilled_in: u64,
+    /// Prompt tokens processed.
+    pub prompt_tokens: u64,
+    /// Completion tokens generated.
+    pub completion_tokens: u64,
+    /// Token charges (estimates) at admission.
+    pub charged_estimate: u64,
+    /// Per-token cost (standard deployments).
+    pub token_cost_usd: f64,
+    /// Sum of utilization samples (for the mean).
+    pub utilization_sum: f64,
+    /// Number of utilization samples.
+    pub utilization_samples: u64,
+}
+
+/// One time-series row.
+#[derive(Clone, Debug, Default)]
+pub struct SeriesRow {
+    /// Interval start.
+    pub t: SimTime,
+    /// Requests started.
+    pub arrivals: u64,
+    /// Requests succeeded.
+    pub completions: u64,
+    /// Requests failed.
+    pub failures: u64,
+    /// Attempt-level 429s.
+    pub rejected_429: u64,
+    /// Attempt-level 408s.
+    pub timed_out_408: u64,
+    /// Requests in flight at the end of the interval.
+    pub in_flight: u64,
+    /// Per deployment: tokens processed per minute in the interval, utilization at its end.
+    pub deployments: Vec<(f64, f64)>,
+}
+
+/// Everything one run counts.
+#[derive(Clone, Debug, Default)]
+pub struct RunMetrics {
+    /// Requests started.
+    pub sent: u64,
+    /// Attempts (deployment tries, including router failovers and client retries).
+    pub attempts: u64,
+    /// Requests that succeeded.
+    pub succeeded: u64,
+    /// Requests that failed after the client gave up.
+    pub failed: u64,
+    /// ... of which the last error was a 429.
+    pub rate_limited: u64,
+    /// ... of which the last error was a 408 or a client timeout.
+    pub timed_out: u64,
+    /// Router failovers (a further deployment tried within one client attempt).
+    pub failovers: u64,
+    /// Client retries.
+    pub client_retries: u64,
+    /// Succeeded requests whose answer was cut by `max_tokens`.
+    pub truncated: u64,
+    /// Attempts spilled from provisioned to standard.
+    pub spilled: u64,
+    /// Requests still in flight when the run ended.
+    pub incomplete_requests: u64,
+    /// Sessions started.
+    pub sessions_started: u64,
+    /// Sessions whose every step succeeded.
+    pub sessions_completed: u64,
+    /// Sessions abandoned after a failed request.
+    pub sessions_failed: u64,
+    /// Prompt tokens of succeeded requests.
+    pub prompt_tokens: u64,
+    /// Completion tokens of succeeded requests.
+    pub completion_tokens: u64,
+    /// Completion tokens the succeeded requests wanted (before `max_tokens`).
+    pub wanted_tokens: u64,
+    /// Tokens generated by attempts that did not deliver an answer.
+    pub wasted_tokens: u64,
+    /// Time to first token of succeeded requests, from the request's start.
+    pub ttft: Latency,
+    /// End-to-end latency of succeeded requests, from the request's start.
+    pub e2e: Latency,
+    /// Duration of completed sessions.
+    pub session_duration: Latency,
+    /// Per deployment, by index.
+    pub deployments: Vec<DeploymentMetrics>,
+    /// Time series.
+    pub series: Vec<SeriesRow>,
+    /// Integral of requests in flight over time, request-microseconds.
+    pub in_flight_area: u128,
+    /// Events processed.
+    pub events: u64,
+    /// Simulated span: from 0 to the last event (or the cut-off).
+    pub span: SimTime,
+}
+
+/// Percentile summary in milliseconds.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub mean: f64,
+    pub p50: f64,
+    pub p90: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// The summary document.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Always [`SUMMARY_SCHEMA`].
+    pub schema: &'static str,
+    /// Scenario name.
+    pub scenario: String,
+    /// Master seed.
+    pub seed: u64,
+    /// One entry per variant, in file order.
+    pub variants: Vec<VariantSummary>,
+}
+
+/// One variant's results.
+#[derive(Clone, Debug, Serialize)]
+pub struct VariantSummary {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub requests: RequestCounts,
+    pub latency_ms: LatencySummary,
+    pub sessions: SessionCounts,
+    pub tokens: TokenCounts,
+    pub throughput: Throughput,
+    pub cost_usd: Cost,
+    pub deployments: Vec<DeploymentSummary>,
+    pub sim: SimInfo,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestCounts {
+    pub sent: u64,
+    pub attempts: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub rate_limited: u64,
+    pub timed_out: u64,
+    pub retries: u64,
+    pub truncated: u64,
+    pub spilled: u64,
+    pub failovers: u64,
+    pub client_retries: u64,
+    pub other_failed: u64,
+    pub incomplete: u64,
+    pub failed_ratio: f64,
+    pub attempts_per_request: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencySummary {
+    pub ttft: Percentiles,
+    pub e2e: Percentiles,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionCounts {
+    pub started: u64,
+    pub completed: u64,
+    pub failed: u64,
+    pub incomplete: u64,
+    pub duration_ms: Percentiles,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenCounts {
+    pub prompt: u64,
+    pub completion: u64,
+    pub charged_estimate: u64,
+    pub wanted_completion: u64,
+    pub wasted_completion: u64,
+    pub completion_per_request: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Throughput {
+    pub requests_per_min: f64,
+    pub output_tokens_per_min: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Cost {
+    pub total: f64,
+    pub tokens: f64,
+    pub ptu: f64,
+    pub spilled_tokens: f64,
+    pub per_1k_sessions: f64,
+    pub per_1k_requests: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DeploymentSummary {
+    pub name: String,
+    pub kind: &'static str,
+    pub region: String,
+    pub attempts: u64,
+    pub admitted: u64,
+    pub rejected_429: u64,
+    pub timed_out_408: u64,
+    pub spilled_in: u64,
+    pub utilization_mean: f64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    pub charged_estimate: u64,
+    pub cost_usd: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SimInfo {
+    pub span_s: f64,
+    pub events: u64,
+    pub in_flight_mean: f64,
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 { a / b } else { 0.0 }
+}
+
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
+}
+
+impl RunMetrics {
+    /// Builds the variant's summary.
+    pub fn summarize(&self, sc: &Scenario) -> VariantSummary {
+        let span_min = self.span.as_secs_f64() / 60.0;
+        let span_h = self.span.as_secs_f64() / 3600.0;
+        let mut ptu_cost = 0.0;
+        let mut token_cost = 0.0;
+        let mut spilled_cost = 0.0;
+        let mut deployments = Vec::new();
+        for (d, m) in sc.deployments.iter().zip(&self.deployments) {
+            let own_ptu = match d.kind {
+                DeploymentKind::Provisioned { ptu, price_per_ptu_hour, .. } => ptu as f64 * price_per_ptu_hour * span_h,
+                DeploymentKind::Standard { .. } => 0.0,
+            };
+            ptu_cost += own_ptu;
+            token_cost += m.token_cost_usd;
+            if m.attempts > 0 {
+                spilled_cost += m.token_cost_usd * (m.spilled_in as f64 / m.attempts as f64);
+            }
+            deployments.push(DeploymentSummary {
+                name: d.name.clone(),
+                kind: d.kind_name(),
+                region: d.region.clone(),
+                attempts: m.attempts,
+                admitted: m.admitted,
+                rejected_429: m.rejected_429,
+                timed_out_408: m.timed_out_408,
+                spilled_in: m.spilled_in,
+                utilization_mean: round6(ratio(m.utilization_sum, m.utilization_samples as f64)),
+                prompt_tokens: m.prompt_tokens,
+                completion_tokens: m.completion_tokens,
+                charged_estimate: m.charged_estimate,
+                cost_usd: round6(m.token_cost_usd + own_ptu),
+            });
+        }
+        let total = token_cost + ptu_cost;
+        let charged: u64 = self.deployments.iter().map(|m| m.charged_estimate).sum();
+        VariantSummary {
+            name: sc.variant.clone(),
+            description: sc.description.clone(),
+            requests: RequestCounts {
+                sent: self.sent,
+                attempts: self.attempts,
+                succeeded: self.succeeded,
+                failed: self.failed,
+                rate_limited: self.rate_limited,
+                timed_out: self.timed_out,
+                retries: self.attempts.saturating_sub(self.sent),
+                truncated: self.truncated,
+                spilled: self.spilled,
+                failovers: self.failovers,
+                client_retries: self.client_retries,
+                other_failed: self.failed - self.rate_limited - self.timed_out,
+                incomplete: self.incomplete_requests,
+                failed_ratio: round6(ratio(self.failed as f64, self.sent as f64)),
+                attempts_per_request: round6(ratio(self.attempts as f64, self.sent as f64)),
+            },
+            latency_ms: LatencySummary {
+                ttft: self.ttft.percentiles(),
+                e2e: self.e2e.percentiles(),
+            },
+            sessions: SessionCounts {
+                started: self.sessions_started,
+                completed: self.sessions_completed,
+                failed: self.sessions_failed,
+                incomplete: self.sessions_started - self.sessions_completed - self.sessions_failed,
+                duration_ms: self.session_duration.percentiles(),
+            },
+            tokens: TokenCounts {
+                prompt: self.prompt_tokens,
+                completion: self.completion_tokens,
+                charged_estimate: charged,
+                wanted_completion: self.wanted_tokens,
+                wasted_completion: self.wasted_tokens,
+                completion_per_request: round3(ratio(self.completion_tokens as f64, self.succeeded as f64)),
+            },
+            throughput: Throughput {
+                requests_per_min: round3(ratio(self.succeeded as f64, span_min)),
+                output_tokens_per_min: round3(ratio(self.completion_tokens as f64, span_min)),
+            },
+            cost_usd: Cost {
+                total: round6(total),
+                tokens: round6(token_cost),
+                ptu: round6(ptu_cost),
+                spilled_tokens: round6(spilled_cost),
+                per_1k_sessions: round6(ratio(total * 1000.0, self.sessions_completed as f64)),
+                per_1k_requests: round6(ratio(total * 1000.0, self.succeeded as f64)),
+            },
+            deployments,
+            sim: SimInfo {
+                span_s: round3(self.span.as_secs_f64()),
+                events: self.events,
+                in_flight_mean: round6(ratio(self.in_flight_area as f64, self.span.as_micros() as f64)),
+            },
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Output formats. Each format lives in its own file behind [`Exporter`]; files are written
+//! atomically ([`write_atomic`]): to a temporary name beside the target, then renamed.
+
+pub mod csv;
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::metrics::Summary;
+
+/// Renders a summary document in one format.
+pub trait Exporter {
+    /// The rendered text.
+    fn render(&self, summary: &Summary) -> String;
+}
+
+/// The exporter for a `--format` name.
+pub fn exporter(format: &str) -> Option<Box<dyn Exporter>> {
+    match format {
+        "table" => Some(Box::new(table::Table)),
+        "json" => Some(Box::new(json::Json)),
+        "markdown" => Some(Box::new(markdown::Markdown)),
+        _ => None,
+    }
+}
+
+/// A temporary path beside `path` (same directory, so the rename is atomic).
+pub fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(format!(".{}.tmp", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Writes `bytes` to `path` atomically: readers see the old file or the whole new one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = temp_path(path);
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    res.map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path.display().to_string(), e)
+    })
+}
+
+/// One row of the side-by-side comparison, shared by the table and Markdown formats.
+pub(crate) fn comparison_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = vec![
+        "variant",
+        "sessions ok",
+        "session p50 s",
+        "session p95 s",
+        "requests",
+        "failed %",
+        "429 (req)",
+        "408/timeout (req)",
+        "retries",
+        "spilled",
+        "e2e p95 s",
+        "ttft p50 s",
+        "tokens/req out",
+        "cost $",
+        "$/1k sessions",
+    ];
+    let rows = summary
+        .variants
+        .iter()
+        .map(|v| {
+            vec![
+                v.name.clone(),
+                format!("{}/{}", v.sessions.completed, v.sessions.started),
+                format!("{:.1}", v.sessions.duration_ms.p50 / 1e3),
+                format!("{:.1}", v.sessions.duration_ms.p95 / 1e3),
+                v.requests.sent.to_string(),
+                format!("{:.2}", v.requests.failed_ratio * 100.0),
+                v.requests.rate_limited.to_string(),
+                v.requests.timed_out.to_string(),
+                v.requests.retries.to_string(),
+                v.requests.spilled.to_string(),
+                format!("{:.1}", v.latency_ms.e2e.p95 / 1e3),
+                format!("{:.2}", v.latency_ms.ttft.p50 / 1e3),
+                format!("{:.0}", v.tokens.completion_per_request),
+                format!("{:.2}", v.cost_usd.total),
+                format!("{:.2}", v.cost_usd.per_1k_sessions),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
