@@ -748,8 +748,11 @@ impl<'a> Engine<'a> {
             }
             DeploymentKind::Standard { .. } => {
                 if bill {
-                    dm.token_cost_usd +=
-                        (prompt as f64 * model.price_input_per_1m + completion as f64 * model.price_output_per_1m) / 1e6;
+                    let cost = (prompt as f64 * model.price_input_per_1m + completion as f64 * model.price_output_per_1m) / 1e6;
+                    dm.token_cost_usd += cost;
+                    if s.spilled {
+                        self.m.spilled_token_cost_usd += cost;
+                    }
                 }
             }
         }

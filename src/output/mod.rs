@@ -65,7 +65,8 @@ pub(crate) fn comparison_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<
         "spilled",
         "e2e p95 s",
         "ttft p50 s",
-        "tokens/req out",
+        "out tokens/req",
+        "generated/req",
         "cost $",
         "$/1k sessions",
     ];
@@ -87,6 +88,7 @@ pub(crate) fn comparison_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<
                 format!("{:.1}", v.latency_ms.e2e.p95 / 1e3),
                 format!("{:.2}", v.latency_ms.ttft.p50 / 1e3),
                 format!("{:.0}", v.tokens.completion_per_request),
+                format!("{:.0}", v.tokens.generated_per_request),
                 format!("{:.2}", v.cost_usd.total),
                 format!("{:.2}", v.cost_usd.per_1k_sessions),
             ]
