@@ -315,7 +315,8 @@ impl RunMetrics {
     /// Builds the variant's summary.
     pub fn summarize(&self, sc: &Scenario) -> VariantSummary {
         let span_min = self.span.as_secs_f64() / 60.0;
-        let span_h = self.span.as_secs_f64() / 3600.0;
+        // PTU is reserved (and billed) for the period studied, not for the drain after it.
+        let span_h = sc.duration.as_secs_f64() / 3600.0;
         let mut ptu_cost = 0.0;
         let mut token_cost = 0.0;
         let mut deployments = Vec::new();

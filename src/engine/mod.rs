@@ -92,6 +92,18 @@ pub trait RequestSink {
     fn record(&mut self, r: &RequestRecord);
 }
 
+/// Sees the engine's internal steps; used by tests to check invariants. Every method has an
+/// empty default, and the engine calls them only when an auditor is attached.
+pub trait Audit {
+    /// An event is about to be handled at `now` (live or stale).
+    fn event(&mut self, _now: SimTime) {}
+    /// Deployment `dep` admitted an attempt at `now`, charging `tokens` (the estimate) to a
+    /// standard deployment's token window, or `normalized` to a provisioned one's bucket.
+    fn admitted(&mut self, _dep: usize, _now: SimTime, _tokens: u64, _normalized: f64) {}
+    /// A provisioned deployment's bucket after a change: `(added, corrected, drained, level)`.
+    fn bucket(&mut self, _dep: usize, _now: SimTime, _added: f64, _corrected: f64, _drained: f64, _level: f64) {}
+}
+
 #[derive(Clone, Copy, Debug)]
 enum Ev {
     Arrival,
@@ -205,6 +217,7 @@ struct Interval {
 pub struct Engine<'a> {
     sc: &'a Scenario,
     sink: Option<&'a mut dyn RequestSink>,
+    audit: Option<&'a mut dyn Audit>,
     now: SimTime,
     queue: EventQueue<Ev>,
     sessions: Vec<Session>,
@@ -226,6 +239,14 @@ pub struct Engine<'a> {
 /// Runs one variant to the end and returns what it measured.
 pub fn simulate<'a>(sc: &'a Scenario, sink: Option<&'a mut dyn RequestSink>) -> RunMetrics {
     let mut e = Engine::new(sc, sink);
+    e.run();
+    e.m
+}
+
+/// [`simulate`] with an auditor that sees internal steps (for invariant tests).
+pub fn simulate_audited<'a>(sc: &'a Scenario, sink: Option<&'a mut dyn RequestSink>, audit: &'a mut dyn Audit) -> RunMetrics {
+    let mut e = Engine::new(sc, sink);
+    e.audit = Some(audit);
     e.run();
     e.m
 }
@@ -277,6 +298,7 @@ impl<'a> Engine<'a> {
         Engine {
             sc,
             sink,
+            audit: None,
             now: SimTime::ZERO,
             queue: EventQueue::default(),
             sessions: Vec::new(),
@@ -315,6 +337,9 @@ impl<'a> Engine<'a> {
             if t > end {
                 cut = true;
                 break;
+            }
+            if let Some(a) = self.audit.as_deref_mut() {
+                a.event(t);
             }
             self.advance_clock(t);
             if self.handle(ev) {
@@ -610,6 +635,9 @@ impl<'a> Engine<'a> {
                     tw.charge(now, est);
                     dm.charged_estimate += est;
                     s.estimate = est as f64;
+                    if let Some(a) = self.audit.as_deref_mut() {
+                        a.admitted(d, now, est, 0.0);
+                    }
                 } else {
                     // A rejected request still counts against the request window; the
                     // Retry-After the service returns accounts for it.
@@ -632,6 +660,11 @@ impl<'a> Engine<'a> {
                     Ok(()) => {
                         dm.charged_estimate += est.round() as u64;
                         s.estimate = est;
+                        if let Some(a) = self.audit.as_deref_mut() {
+                            a.admitted(d, now, 0, est);
+                            let level = bucket.level(now);
+                            a.bucket(d, now, bucket.added, bucket.corrected, bucket.drained, level);
+                        }
                     }
                     Err(at) => {
                         dm.rejected_429 += 1;
@@ -744,7 +777,12 @@ impl<'a> Engine<'a> {
         match dep.kind {
             DeploymentKind::Provisioned { output_ratio, .. } => {
                 let actual = prompt as f64 + output_ratio * completion as f64;
-                st.bucket.as_mut().expect("provisioned").correct(self.now, actual - s.estimate);
+                let bucket = st.bucket.as_mut().expect("provisioned");
+                bucket.correct(self.now, actual - s.estimate);
+                if let Some(a) = self.audit.as_deref_mut() {
+                    let level = bucket.level(self.now);
+                    a.bucket(d, self.now, bucket.added, bucket.corrected, bucket.drained, level);
+                }
             }
             DeploymentKind::Standard { .. } => {
                 if bill {

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerates the committed outputs of the shipped scenarios in results/.
+# The test `determinism::golden_results_match` compares a fresh run with these files byte for
+# byte; run this only for an intended change of the model or the outputs, and say why in the
+# commit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+for s in foundry-parallel-load timeouts-to-triumph; do
+  rm -rf "results/$s"
+  ./target/release/spillway run "scenarios/$s.toml" --out "results/$s" --quiet > /dev/null
+  echo "results/$s: $(ls "results/$s" | wc -l) files"
+done
