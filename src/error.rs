@@ -43,8 +43,8 @@ pub enum Error {
     /// The scenario (or a `--set` override) is malformed or inconsistent.
     #[error("{location}: {message}")]
     Scenario {
-        /// Where.
-        location: Location,
+        /// Where (boxed: keeps `Result<_, Error>` small on hot-ish paths).
+        location: Box<Location>,
         /// What is wrong and what is allowed.
         message: String,
     },
@@ -64,14 +64,19 @@ pub enum Error {
 
 impl Error {
     /// A scenario error at a key, without line information.
-    pub fn at_key(file: &str, variant: Option<&str>, key: impl Into<String>, message: impl Into<String>) -> Error {
+    pub fn at_key(
+        file: &str,
+        variant: Option<&str>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Error {
         Error::Scenario {
-            location: Location {
+            location: Box::new(Location {
                 file: file.to_string(),
                 variant: variant.map(str::to_string),
                 key: Some(key.into()),
                 ..Default::default()
-            },
+            }),
             message: message.into(),
         }
     }
@@ -112,15 +117,18 @@ mod tests {
     #[test]
     fn display_names_everything_known() {
         let e = Error::Scenario {
-            location: Location {
+            location: Box::new(Location {
                 file: "s.toml".into(),
                 line: Some(3),
                 column: Some(7),
                 variant: Some("v".into()),
                 key: Some("client.timeout".into()),
-            },
+            }),
             message: "bad".into(),
         };
-        assert_eq!(e.to_string(), "s.toml:3:7: variant 'v': key 'client.timeout': bad");
+        assert_eq!(
+            e.to_string(),
+            "s.toml:3:7: variant 'v': key 'client.timeout': bad"
+        );
     }
 }

@@ -1,12 +1,12 @@
 //! Spillway placeholder; crate docs are written with the engine.
 pub mod cli;
-pub mod dist;
-pub mod error;
-pub mod rng;
-pub mod scenario;
-pub mod time;
 pub mod deployment;
+pub mod dist;
 pub mod engine;
+pub mod error;
 pub mod metrics;
 pub mod output;
+pub mod rng;
 pub mod runner;
+pub mod scenario;
+pub mod time;

@@ -23,7 +23,8 @@ pub struct Latency {
 impl Default for Latency {
     fn default() -> Self {
         Latency {
-            hist: Histogram::new_with_bounds(1, 100 * 24 * 3600 * 1_000_000, 3).expect("valid histogram bounds"),
+            hist: Histogram::new_with_bounds(1, 100 * 24 * 3600 * 1_000_000, 3)
+                .expect("valid histogram bounds"),
             sum_us: 0,
         }
     }
@@ -42,7 +43,11 @@ impl Latency {
     }
     /// Exact mean in milliseconds (0 when empty).
     pub fn mean_ms(&self) -> f64 {
-        if self.count() == 0 { 0.0 } else { self.sum_us as f64 / self.count() as f64 / 1e3 }
+        if self.count() == 0 {
+            0.0
+        } else {
+            self.sum_us as f64 / self.count() as f64 / 1e3
+        }
     }
     /// Summary in milliseconds.
     pub fn percentiles(&self) -> Percentiles {
@@ -60,7 +65,11 @@ impl Latency {
             p90: q(0.90),
             p95: q(0.95),
             p99: q(0.99),
-            max: if self.count() == 0 { 0.0 } else { round3(self.hist.max() as f64 / 1e3) },
+            max: if self.count() == 0 {
+                0.0
+            } else {
+                round3(self.hist.max() as f64 / 1e3)
+            },
         }
     }
 }
@@ -322,7 +331,11 @@ impl RunMetrics {
         let mut deployments = Vec::new();
         for (d, m) in sc.deployments.iter().zip(&self.deployments) {
             let own_ptu = match d.kind {
-                DeploymentKind::Provisioned { ptu, price_per_ptu_hour, .. } => ptu as f64 * price_per_ptu_hour * span_h,
+                DeploymentKind::Provisioned {
+                    ptu,
+                    price_per_ptu_hour,
+                    ..
+                } => ptu as f64 * price_per_ptu_hour * span_h,
                 DeploymentKind::Standard { .. } => 0.0,
             };
             ptu_cost += own_ptu;
@@ -382,8 +395,14 @@ impl RunMetrics {
                 charged_estimate: charged,
                 wanted_completion: self.wanted_tokens,
                 wasted_completion: self.wasted_tokens,
-                completion_per_request: round3(ratio(self.completion_tokens as f64, self.succeeded as f64)),
-                generated_per_request: round3(ratio((self.completion_tokens + self.wasted_tokens) as f64, self.sent as f64)),
+                completion_per_request: round3(ratio(
+                    self.completion_tokens as f64,
+                    self.succeeded as f64,
+                )),
+                generated_per_request: round3(ratio(
+                    (self.completion_tokens + self.wasted_tokens) as f64,
+                    self.sent as f64,
+                )),
             },
             throughput: Throughput {
                 requests_per_min: round3(ratio(self.succeeded as f64, span_min)),
@@ -401,7 +420,10 @@ impl RunMetrics {
             sim: SimInfo {
                 span_s: round3(self.span.as_secs_f64()),
                 events: self.events,
-                in_flight_mean: round6(ratio(self.in_flight_area as f64, self.span.as_micros() as f64)),
+                in_flight_mean: round6(ratio(
+                    self.in_flight_area as f64,
+                    self.span.as_micros() as f64,
+                )),
             },
         }
     }

@@ -37,9 +37,9 @@ pub const fn splitmix64(mut z: u64) -> u64 {
 
 /// Combines words into one seed, order-sensitively.
 pub fn derive_seed(parts: &[u64]) -> u64 {
-    parts
-        .iter()
-        .fold(0x5350_494C_4C57_4159u64, |acc, &p| splitmix64(acc ^ splitmix64(p)))
+    parts.iter().fold(0x5350_494C_4C57_4159u64, |acc, &p| {
+        splitmix64(acc ^ splitmix64(p))
+    })
 }
 
 /// The generator for `(seed, kind, index)`.

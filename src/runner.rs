@@ -27,7 +27,11 @@ pub fn select<'a>(set: &'a ScenarioSet, only: &[String]) -> Result<Vec<&'a Scena
         if !set.variants.iter().any(|v| &v.variant == name) {
             return Err(Error::Usage(format!(
                 "--variant '{name}' is not in the scenario; variants: {}",
-                set.variants.iter().map(|v| v.variant.as_str()).collect::<Vec<_>>().join(", ")
+                set.variants
+                    .iter()
+                    .map(|v| v.variant.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
     }

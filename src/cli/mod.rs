@@ -86,8 +86,12 @@ pub struct RunArgs {
 fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
     sets.iter()
         .map(|s| match s.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-            _ => Err(Error::Usage(format!("--set '{s}': expected KEY=VALUE, e.g. --set workload.users=8"))),
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(Error::Usage(format!(
+                "--set '{s}': expected KEY=VALUE, e.g. --set workload.users=8"
+            ))),
         })
         .collect()
 }
@@ -107,7 +111,11 @@ pub fn execute(cli: Cli) -> Result<u8> {
                 a.scenario.display(),
                 set.name,
                 set.variants.len(),
-                set.variants.iter().map(|v| v.variant.as_str()).collect::<Vec<_>>().join(", ")
+                set.variants
+                    .iter()
+                    .map(|v| v.variant.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
             Ok(0)
         }
@@ -132,7 +140,9 @@ fn run(a: RunArgs) -> Result<u8> {
         runner::run_variants(&chosen, |sc| {
             if want_requests {
                 let dir = out_dir.as_ref().expect("clap requires --out");
-                Ok(Some(Box::new(csv_out::RequestCsv::create(dir, sc)?) as Box<dyn FinishingSink>))
+                Ok(Some(
+                    Box::new(csv_out::RequestCsv::create(dir, sc)?) as Box<dyn FinishingSink>
+                ))
             } else {
                 Ok(None)
             }
@@ -141,11 +151,26 @@ fn run(a: RunArgs) -> Result<u8> {
     let wall = started.elapsed().as_secs_f64();
     let summary = runner::summary(&set, &runs);
     if let Some(dir) = &a.out {
-        write_atomic(&dir.join("summary.json"), output::json::Json.render_bytes(&summary).as_slice())?;
-        write_atomic(&dir.join("summary.md"), output::exporter("markdown").expect("known").render(&summary).as_bytes())?;
+        write_atomic(
+            &dir.join("summary.json"),
+            output::json::Json.render_bytes(&summary).as_slice(),
+        )?;
+        write_atomic(
+            &dir.join("summary.md"),
+            output::exporter("markdown")
+                .expect("known")
+                .render(&summary)
+                .as_bytes(),
+        )?;
         for r in &runs {
             let bytes = csv_out::timeseries(&r.scenario, &r.metrics.series)?;
-            write_atomic(&dir.join(format!("timeseries-{}.csv", csv_out::file_stem(&r.scenario.variant))), &bytes)?;
+            write_atomic(
+                &dir.join(format!(
+                    "timeseries-{}.csv",
+                    csv_out::file_stem(&r.scenario.variant)
+                )),
+                &bytes,
+            )?;
         }
     }
     let name = match a.format {
@@ -153,7 +178,9 @@ fn run(a: RunArgs) -> Result<u8> {
         Format::Json => "json",
         Format::Markdown => "markdown",
     };
-    let text = output::exporter(name).expect("known format").render(&summary);
+    let text = output::exporter(name)
+        .expect("known format")
+        .render(&summary);
     let mut stdout = std::io::stdout().lock();
     let _ = stdout.write_all(text.as_bytes());
     if !a.quiet {

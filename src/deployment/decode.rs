@@ -73,7 +73,14 @@ impl ProcessorSharing {
     }
 
     /// Adds a request with `work` solo-seconds at `now`; returns its virtual start.
-    pub fn add(&mut self, now: SimTime, key: u64, slot: u32, work: f64, speed: impl Fn(usize) -> f64) -> f64 {
+    pub fn add(
+        &mut self,
+        now: SimTime,
+        key: u64,
+        slot: u32,
+        work: f64,
+        speed: impl Fn(usize) -> f64,
+    ) -> f64 {
         self.advance(now, speed);
         self.heap.push(Entry {
             finish: self.virtual_now + work,
@@ -102,7 +109,12 @@ impl ProcessorSharing {
     }
 
     /// When the next live request finishes, if nothing changes before then.
-    pub fn next_finish(&mut self, now: SimTime, speed: impl Fn(usize) -> f64, mut is_live: impl FnMut(u64, u32) -> bool) -> Option<SimTime> {
+    pub fn next_finish(
+        &mut self,
+        now: SimTime,
+        speed: impl Fn(usize) -> f64,
+        mut is_live: impl FnMut(u64, u32) -> bool,
+    ) -> Option<SimTime> {
         self.drop_stale(&mut is_live);
         let top = self.heap.peek()?;
         debug_assert!(self.active > 0);
@@ -111,7 +123,10 @@ impl ProcessorSharing {
     }
 
     /// Pops one live request whose work is done by the virtual clock (call `advance` first).
-    pub fn pop_finished(&mut self, mut is_live: impl FnMut(u64, u32) -> bool) -> Option<(u64, u32)> {
+    pub fn pop_finished(
+        &mut self,
+        mut is_live: impl FnMut(u64, u32) -> bool,
+    ) -> Option<(u64, u32)> {
         self.drop_stale(&mut is_live);
         let top = *self.heap.peek()?;
         // Event times are rounded up to the microsecond, so the clock is at or past the tag up
@@ -151,7 +166,11 @@ pub mod reference {
         let mut now = 0.0f64;
         loop {
             let active: Vec<usize> = (0..n).filter(|&i| state[i] == 1).collect();
-            let rate = if active.is_empty() { 0.0 } else { speed(active.len()) };
+            let rate = if active.is_empty() {
+                0.0
+            } else {
+                speed(active.len())
+            };
             // Next event: an arrival, a cancellation, or a finish.
             let mut next = f64::INFINITY;
             for i in 0..n {
@@ -241,15 +260,29 @@ mod tests {
     fn two_jobs_share_with_a_slowdown() {
         // speed(1) = 1, speed(2) = 0.5: job A (work 2) alone for 1 s, then both at half speed.
         let jobs = [
-            Job { arrival: 0.0, work: 2.0, cancel_at: None },
-            Job { arrival: 1.0, work: 1.0, cancel_at: None },
+            Job {
+                arrival: 0.0,
+                work: 2.0,
+                cancel_at: None,
+            },
+            Job {
+                arrival: 1.0,
+                work: 1.0,
+                cancel_at: None,
+            },
         ];
         let speed = |n: usize| if n >= 2 { 0.5 } else { 1.0 };
         let r = finish_times(&jobs, speed);
         // A has 1 left at t=1; both at 0.5: B finishes at t=3 (A then has 0 left too).
-        assert!((r[0].unwrap() - 3.0).abs() < 1e-9 && (r[1].unwrap() - 3.0).abs() < 1e-9, "{r:?}");
+        assert!(
+            (r[0].unwrap() - 3.0).abs() < 1e-9 && (r[1].unwrap() - 3.0).abs() < 1e-9,
+            "{r:?}"
+        );
         let f = fast_finish_times(&jobs, speed);
-        assert!((f[0].unwrap() - 3.0).abs() < 1e-5 && (f[1].unwrap() - 3.0).abs() < 1e-5, "{f:?}");
+        assert!(
+            (f[0].unwrap() - 3.0).abs() < 1e-5 && (f[1].unwrap() - 3.0).abs() < 1e-5,
+            "{f:?}"
+        );
     }
 
     proptest! {

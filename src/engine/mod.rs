@@ -101,7 +101,16 @@ pub trait Audit {
     /// standard deployment's token window, or `normalized` to a provisioned one's bucket.
     fn admitted(&mut self, _dep: usize, _now: SimTime, _tokens: u64, _normalized: f64) {}
     /// A provisioned deployment's bucket after a change: `(added, corrected, drained, level)`.
-    fn bucket(&mut self, _dep: usize, _now: SimTime, _added: f64, _corrected: f64, _drained: f64, _level: f64) {}
+    fn bucket(
+        &mut self,
+        _dep: usize,
+        _now: SimTime,
+        _added: f64,
+        _corrected: f64,
+        _drained: f64,
+        _level: f64,
+    ) {
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -244,7 +253,11 @@ pub fn simulate<'a>(sc: &'a Scenario, sink: Option<&'a mut dyn RequestSink>) -> 
 }
 
 /// [`simulate`] with an auditor that sees internal steps (for invariant tests).
-pub fn simulate_audited<'a>(sc: &'a Scenario, sink: Option<&'a mut dyn RequestSink>, audit: &'a mut dyn Audit) -> RunMetrics {
+pub fn simulate_audited<'a>(
+    sc: &'a Scenario,
+    sink: Option<&'a mut dyn RequestSink>,
+    audit: &'a mut dyn Audit,
+) -> RunMetrics {
     let mut e = Engine::new(sc, sink);
     e.audit = Some(audit);
     e.run();
@@ -266,13 +279,25 @@ impl<'a> Engine<'a> {
                         request_window,
                         ..
                     } => {
-                        let per_window = ((rpm as f64) * request_window.as_secs_f64() / 60.0).floor().max(1.0) as u64;
+                        let per_window = ((rpm as f64) * request_window.as_secs_f64() / 60.0)
+                            .floor()
+                            .max(1.0) as u64;
                         let tok = ((tpm as f64) * token_window.as_secs_f64() / 60.0).round() as u64;
-                        (Some(RollingWindow::new(token_window, tok)), Some(RollingWindow::new(request_window, per_window)), None)
+                        (
+                            Some(RollingWindow::new(token_window, tok)),
+                            Some(RollingWindow::new(request_window, per_window)),
+                            None,
+                        )
                     }
-                    DeploymentKind::Provisioned { capacity_per_min, bucket_depth, .. } => {
-                        (None, None, Some(LeakyBucket::new(capacity_per_min, bucket_depth)))
-                    }
+                    DeploymentKind::Provisioned {
+                        capacity_per_min,
+                        bucket_depth,
+                        ..
+                    } => (
+                        None,
+                        None,
+                        Some(LeakyBucket::new(capacity_per_min, bucket_depth)),
+                    ),
                 };
                 DepState {
                     tokens,
@@ -312,7 +337,9 @@ impl<'a> Engine<'a> {
             sessions_begun: 0,
             arrival_rng: stream(sc.seed, Stream::Arrivals, 0),
             chaos: stream(sc.seed, Stream::Chaos, 0),
-            user_rngs: (0..users).map(|u| stream(sc.seed, Stream::User, u as u64)).collect(),
+            user_rngs: (0..users)
+                .map(|u| stream(sc.seed, Stream::User, u as u64))
+                .collect(),
             user_sessions: vec![0; users as usize],
             rr: vec![0; sc.models.len()],
         }
@@ -384,7 +411,11 @@ impl<'a> Engine<'a> {
             let dm = &mut self.m.deployments[i];
             dm.utilization_sum += util;
             dm.utilization_samples += 1;
-            let tpm = if len_min > 0.0 { d.interval_tokens as f64 / len_min } else { 0.0 };
+            let tpm = if len_min > 0.0 {
+                d.interval_tokens as f64 / len_min
+            } else {
+                0.0
+            };
             per_dep.push((tpm, util));
             d.interval_tokens = 0;
         }
@@ -404,7 +435,12 @@ impl<'a> Engine<'a> {
     fn handle(&mut self, ev: Ev) -> bool {
         match ev {
             Ev::Arrival => {
-                if self.sc.workload.max_sessions.is_some_and(|m| self.sessions_begun >= m) {
+                if self
+                    .sc
+                    .workload
+                    .max_sessions
+                    .is_some_and(|m| self.sessions_begun >= m)
+                {
                     return false;
                 }
                 let key = self.sessions_begun;
@@ -417,7 +453,12 @@ impl<'a> Engine<'a> {
                 true
             }
             Ev::UserStart { user } => {
-                if self.sc.workload.max_sessions.is_some_and(|m| self.sessions_begun >= m) {
+                if self
+                    .sc
+                    .workload
+                    .max_sessions
+                    .is_some_and(|m| self.sessions_begun >= m)
+                {
                     return false;
                 }
                 let n = self.user_sessions[user as usize];
@@ -454,10 +495,14 @@ impl<'a> Engine<'a> {
                 }
                 self.deps[d].decode_at = SimTime::MAX;
                 let serving = &self.sc.deployments[d].serving;
-                self.deps[d].ps.advance(self.now, |n| serving.speed_factor(n));
+                self.deps[d]
+                    .ps
+                    .advance(self.now, |n| serving.speed_factor(n));
                 loop {
                     let sessions = &self.sessions;
-                    let done = self.deps[d].ps.pop_finished(|a, s| is_decoding(sessions, a, s));
+                    let done = self.deps[d]
+                        .ps
+                        .pop_finished(|a, s| is_decoding(sessions, a, s));
                     match done {
                         Some((_, slot)) => self.attempt_succeeded(slot),
                         None => break,
@@ -476,7 +521,11 @@ impl<'a> Engine<'a> {
                     // A streaming client's timeout bounds the wait for the first token only.
                     return false;
                 }
-                let status = if s.deadline_is_server { 408 } else { CLIENT_TIMEOUT };
+                let status = if s.deadline_is_server {
+                    408
+                } else {
+                    CLIENT_TIMEOUT
+                };
                 let d = s.dep as usize;
                 let generated = self.cancel_attempt(slot);
                 self.m.wasted_tokens += generated as u64;
@@ -586,7 +635,10 @@ impl<'a> Engine<'a> {
         loop {
             let s = &mut self.sessions[slot as usize];
             let n = route.len();
-            let Some(k) = (0..n).map(|j| (s.route_start + j) % n).find(|&k| s.tried & (1 << k) == 0) else {
+            let Some(k) = (0..n)
+                .map(|j| (s.route_start + j) % n)
+                .find(|&k| s.tried & (1 << k) == 0)
+            else {
                 let ra = s.min_retry_at - self.now;
                 self.attempt_failed(slot, 429, Some(ra));
                 return;
@@ -602,7 +654,9 @@ impl<'a> Engine<'a> {
                 Err(at) => {
                     let s = &mut self.sessions[slot as usize];
                     s.min_retry_at = s.min_retry_at.min(at);
-                    if !self.sc.router.failover_on.contains(&429) || s.tried.count_ones() as usize == n {
+                    if !self.sc.router.failover_on.contains(&429)
+                        || s.tried.count_ones() as usize == n
+                    {
                         let ra = s.min_retry_at - self.now;
                         self.attempt_failed(slot, 429, Some(ra));
                         return;
@@ -619,12 +673,17 @@ impl<'a> Engine<'a> {
         let model = &self.sc.models[dep.model];
         let s = &mut self.sessions[slot as usize];
         let class = &self.sc.workload.classes[s.class as usize];
-        let est_completion = class.max_tokens.unwrap_or(model.default_max_tokens_estimate) as u64;
+        let est_completion = class
+            .max_tokens
+            .unwrap_or(model.default_max_tokens_estimate) as u64;
         let dm = &mut self.m.deployments[d];
         dm.attempts += 1;
         let st = &mut self.deps[d];
         match dep.kind {
-            DeploymentKind::Standard { count_rejected_requests, .. } => {
+            DeploymentKind::Standard {
+                count_rejected_requests,
+                ..
+            } => {
                 let est = s.prompt as u64 + est_completion;
                 let rw = st.requests.as_mut().expect("standard has windows");
                 let tw = st.tokens.as_mut().expect("standard has windows");
@@ -653,7 +712,11 @@ impl<'a> Engine<'a> {
                     return Err(ceil_ms(at, now));
                 }
             }
-            DeploymentKind::Provisioned { output_ratio, spillover, .. } => {
+            DeploymentKind::Provisioned {
+                output_ratio,
+                spillover,
+                ..
+            } => {
                 let est = s.prompt as f64 + output_ratio * est_completion as f64;
                 let bucket = st.bucket.as_mut().expect("provisioned has a bucket");
                 match bucket.try_admit(now, est) {
@@ -663,7 +726,14 @@ impl<'a> Engine<'a> {
                         if let Some(a) = self.audit.as_deref_mut() {
                             a.admitted(d, now, 0, est);
                             let level = bucket.level(now);
-                            a.bucket(d, now, bucket.added, bucket.corrected, bucket.drained, level);
+                            a.bucket(
+                                d,
+                                now,
+                                bucket.added,
+                                bucket.corrected,
+                                bucket.drained,
+                                level,
+                            );
                         }
                     }
                     Err(at) => {
@@ -697,13 +767,18 @@ impl<'a> Engine<'a> {
         s.dep = d as u32;
         s.first_token = SimTime::MAX;
         let client = now + self.sc.client.timeout;
-        let server = if streaming { None } else { dep.completion_window.map(|w| now + w) };
+        let server = if streaming {
+            None
+        } else {
+            dep.completion_window.map(|w| now + w)
+        };
         let (deadline, is_server) = match server {
             Some(w) if w < client => (w, true),
             _ => (client, false),
         };
         s.deadline_is_server = is_server;
-        self.queue.push(deadline, Ev::Deadline { slot, attempt: id });
+        self.queue
+            .push(deadline, Ev::Deadline { slot, attempt: id });
         let st = &mut self.deps[d];
         if dep.max_concurrency.is_some_and(|cap| st.busy >= cap) {
             s.phase = Phase::Queued;
@@ -719,8 +794,15 @@ impl<'a> Engine<'a> {
         let serving = &self.sc.deployments[d].serving;
         self.deps[d].busy += 1;
         s.phase = Phase::Prefill;
-        let dt = serving.ttft_base + SimTime::from_secs_f64(s.prompt as f64 / serving.prefill_tokens_per_s);
-        self.queue.push(self.now + dt, Ev::PrefillDone { slot, attempt: s.attempt });
+        let dt = serving.ttft_base
+            + SimTime::from_secs_f64(s.prompt as f64 / serving.prefill_tokens_per_s);
+        self.queue.push(
+            self.now + dt,
+            Ev::PrefillDone {
+                slot,
+                attempt: s.attempt,
+            },
+        );
     }
 
     fn start_decode(&mut self, slot: u32) {
@@ -730,10 +812,13 @@ impl<'a> Engine<'a> {
         let class = &self.sc.workload.classes[s.class as usize];
         s.first_token = self.now;
         s.tokens = s.want.min(class.max_tokens.unwrap_or(u32::MAX));
-        s.rate = serving.decode_tokens_per_s * speed_multiplier(serving.decode_variation_cv, s.speed_z);
+        s.rate =
+            serving.decode_tokens_per_s * speed_multiplier(serving.decode_variation_cv, s.speed_z);
         s.phase = Phase::Decoding;
         let work = s.tokens as f64 / s.rate;
-        s.v_start = self.deps[d].ps.add(self.now, s.attempt, slot, work, |n| serving.speed_factor(n));
+        s.v_start = self.deps[d]
+            .ps
+            .add(self.now, s.attempt, slot, work, |n| serving.speed_factor(n));
         self.reschedule_decode(d);
     }
 
@@ -741,13 +826,23 @@ impl<'a> Engine<'a> {
         let serving = &self.sc.deployments[d].serving;
         let sessions = &self.sessions;
         let st = &mut self.deps[d];
-        let next = st.ps.next_finish(self.now, |n| serving.speed_factor(n), |a, s| is_decoding(sessions, a, s));
+        let next = st.ps.next_finish(
+            self.now,
+            |n| serving.speed_factor(n),
+            |a, s| is_decoding(sessions, a, s),
+        );
         match next {
             Some(t) if t == st.decode_at => {}
             Some(t) => {
                 st.decode_gen += 1;
                 st.decode_at = t;
-                self.queue.push(t, Ev::DecodeDone { dep: d as u32, generation: st.decode_gen });
+                self.queue.push(
+                    t,
+                    Ev::DecodeDone {
+                        dep: d as u32,
+                        generation: st.decode_gen,
+                    },
+                );
             }
             None => {
                 st.decode_gen += 1;
@@ -781,12 +876,21 @@ impl<'a> Engine<'a> {
                 bucket.correct(self.now, actual - s.estimate);
                 if let Some(a) = self.audit.as_deref_mut() {
                     let level = bucket.level(self.now);
-                    a.bucket(d, self.now, bucket.added, bucket.corrected, bucket.drained, level);
+                    a.bucket(
+                        d,
+                        self.now,
+                        bucket.added,
+                        bucket.corrected,
+                        bucket.drained,
+                        level,
+                    );
                 }
             }
             DeploymentKind::Standard { .. } => {
                 if bill {
-                    let cost = (prompt as f64 * model.price_input_per_1m + completion as f64 * model.price_output_per_1m) / 1e6;
+                    let cost = (prompt as f64 * model.price_input_per_1m
+                        + completion as f64 * model.price_output_per_1m)
+                        / 1e6;
                     dm.token_cost_usd += cost;
                     if s.spilled {
                         self.m.spilled_token_cost_usd += cost;
@@ -861,9 +965,13 @@ impl<'a> Engine<'a> {
             }
             Phase::Decoding => {
                 let serving = &self.sc.deployments[d].serving;
-                self.deps[d].ps.cancel(self.now, |n| serving.speed_factor(n));
+                self.deps[d]
+                    .ps
+                    .cancel(self.now, |n| serving.speed_factor(n));
                 let s = &self.sessions[slot as usize];
-                let done = ((self.deps[d].ps.virtual_now() - s.v_start) * s.rate).floor().max(0.0) as u32;
+                let done = ((self.deps[d].ps.virtual_now() - s.v_start) * s.rate)
+                    .floor()
+                    .max(0.0) as u32;
                 let generated = done.min(s.tokens);
                 let p = s.prompt;
                 // Mark idle before rescheduling so the cancelled entry counts as stale.
@@ -896,11 +1004,18 @@ impl<'a> Engine<'a> {
                 Some(ra) if ra > SimTime::ZERO && ra <= client.retry_after_cap => ra,
                 _ => {
                     let u: f64 = self.chaos.random();
-                    backoff(client.backoff_initial, client.backoff_max, client.backoff_jitter, n, u)
+                    backoff(
+                        client.backoff_initial,
+                        client.backoff_max,
+                        client.backoff_jitter,
+                        n,
+                        u,
+                    )
                 }
             };
             let key = s.key;
-            self.queue.push(self.now + delay, Ev::Retry { slot, session: key });
+            self.queue
+                .push(self.now + delay, Ev::Retry { slot, session: key });
             return;
         }
         let outcome = match status {
@@ -959,11 +1074,13 @@ impl<'a> Engine<'a> {
         s.alive = false;
         let user = s.user;
         self.free.push(slot);
-        if user != OPEN_LOOP && self.now < self.sc.duration {
-            if let Arrivals::Closed { think_time_s, .. } = &self.sc.workload.arrivals {
-                let think = SimTime::from_secs_f64(think_time_s.sample(&mut self.user_rngs[user as usize]));
-                self.queue.push(self.now + think, Ev::UserStart { user });
-            }
+        if user != OPEN_LOOP
+            && self.now < self.sc.duration
+            && let Arrivals::Closed { think_time_s, .. } = &self.sc.workload.arrivals
+        {
+            let think =
+                SimTime::from_secs_f64(think_time_s.sample(&mut self.user_rngs[user as usize]));
+            self.queue.push(self.now + think, Ev::UserStart { user });
         }
     }
 }
@@ -1008,7 +1125,10 @@ mod tests {
         assert_eq!(backoff(ms(500), ms(8000), 0.25, 0, 0.0), ms(500));
         assert_eq!(backoff(ms(500), ms(8000), 0.25, 2, 0.0), ms(2000));
         assert_eq!(backoff(ms(500), ms(8000), 0.25, 10, 0.0), ms(8000));
-        assert_eq!(backoff(ms(500), ms(8000), 0.25, 0, 0.5), SimTime::from_micros(437_500));
+        assert_eq!(
+            backoff(ms(500), ms(8000), 0.25, 0, 0.5),
+            SimTime::from_micros(437_500)
+        );
     }
 
     #[test]

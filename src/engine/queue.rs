@@ -50,7 +50,11 @@ impl<E> EventQueue<E> {
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) {
         self.seq += 1;
-        self.heap.push(Item { time, seq: self.seq, event });
+        self.heap.push(Item {
+            time,
+            seq: self.seq,
+            event,
+        });
     }
 
     /// The earliest event.

@@ -14,17 +14,31 @@ use crate::scenario::Scenario;
 pub fn file_stem(variant: &str) -> String {
     variant
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
 /// Renders the time series of one variant: one row per interval.
 pub fn timeseries(sc: &Scenario, rows: &[SeriesRow]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header: Vec<String> = ["t_s", "arrivals", "completions", "failures", "rejected_429", "timed_out_408", "in_flight"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let mut header: Vec<String> = [
+        "t_s",
+        "arrivals",
+        "completions",
+        "failures",
+        "rejected_429",
+        "timed_out_408",
+        "in_flight",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     for d in &sc.deployments {
         header.push(format!("{}_tokens_per_min", d.name));
         header.push(format!("{}_utilization", d.name));
@@ -47,7 +61,8 @@ pub fn timeseries(sc: &Scenario, rows: &[SeriesRow]) -> Result<Vec<u8>> {
         }
         w.write_record(&rec).map_err(csv_err)?;
     }
-    w.into_inner().map_err(|e| Error::Usage(format!("writing time series: {e}")))
+    w.into_inner()
+        .map_err(|e| Error::Usage(format!("writing time series: {e}")))
 }
 
 /// Streams per-request records to `requests-<variant>.csv` as the run goes: written to a
@@ -70,8 +85,21 @@ impl RequestCsv {
         let mut writer = csv::Writer::from_writer(BufWriter::new(file));
         writer
             .write_record([
-                "session", "step", "class", "start_s", "end_s", "outcome", "status", "attempts", "prompt_tokens", "completion_tokens",
-                "wanted_tokens", "ttft_s", "e2e_s", "deployment", "spilled",
+                "session",
+                "step",
+                "class",
+                "start_s",
+                "end_s",
+                "outcome",
+                "status",
+                "attempts",
+                "prompt_tokens",
+                "completion_tokens",
+                "wanted_tokens",
+                "ttft_s",
+                "e2e_s",
+                "deployment",
+                "spilled",
             ])
             .map_err(|e| Error::Usage(format!("{}: {e}", tmp.display())))?;
         Ok(RequestCsv {
@@ -102,9 +130,13 @@ impl RequestSink for RequestCsv {
             r.prompt_tokens.to_string(),
             r.completion_tokens.to_string(),
             r.wanted_tokens.to_string(),
-            r.ttft.map(|t| format!("{}", t.as_secs_f64())).unwrap_or_default(),
+            r.ttft
+                .map(|t| format!("{}", t.as_secs_f64()))
+                .unwrap_or_default(),
             format!("{}", (r.end - r.start).as_secs_f64()),
-            r.deployment.map(|d| self.deployments[d].clone()).unwrap_or_default(),
+            r.deployment
+                .map(|d| self.deployments[d].clone())
+                .unwrap_or_default(),
             r.spilled.to_string(),
         ]);
         if let Err(e) = res {
@@ -126,9 +158,15 @@ impl FinishingSink for RequestCsv {
         if let Some(e) = me.error {
             return Err(fail(e.to_string()));
         }
-        let inner = me.writer.into_inner().map_err(|e| Error::Usage(format!("{}: {e}", me.path.display())))?;
-        let file = inner.into_inner().map_err(|e| Error::io(me.tmp.display().to_string(), e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(me.tmp.display().to_string(), e))?;
+        let inner = me
+            .writer
+            .into_inner()
+            .map_err(|e| Error::Usage(format!("{}: {e}", me.path.display())))?;
+        let file = inner
+            .into_inner()
+            .map_err(|e| Error::io(me.tmp.display().to_string(), e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| Error::io(me.tmp.display().to_string(), e))?;
         std::fs::rename(&me.tmp, &me.path).map_err(|e| Error::io(me.path.display().to_string(), e))
     }
 }

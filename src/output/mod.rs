@@ -30,7 +30,10 @@ pub fn exporter(format: &str) -> Option<Box<dyn Exporter>> {
 
 /// A temporary path beside `path` (same directory, so the rename is atomic).
 pub fn temp_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(format!(".{}.tmp", std::process::id()));
     path.with_file_name(name)
 }

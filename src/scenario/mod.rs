@@ -285,19 +285,24 @@ pub fn load(path: &str, sets: &[(String, String)], seed: Option<u64>) -> Result<
 }
 
 /// Parses and checks scenario text; `file` is used in error messages.
-pub fn parse(text: &str, file: &str, sets: &[(String, String)], seed: Option<u64>) -> Result<ScenarioSet> {
+pub fn parse(
+    text: &str,
+    file: &str,
+    sets: &[(String, String)],
+    seed: Option<u64>,
+) -> Result<ScenarioSet> {
     let toml_err = |e: toml::de::Error| {
         let (line, column) = e
             .span()
             .map(|s| line_col(text, s.start))
             .map_or((None, None), |(l, c)| (Some(l), Some(c)));
         Error::Scenario {
-            location: Location {
+            location: Box::new(Location {
                 file: file.to_string(),
                 line,
                 column,
                 ..Default::default()
-            },
+            }),
             message: e.message().to_string(),
         }
     };
@@ -309,7 +314,14 @@ pub fn parse(text: &str, file: &str, sets: &[(String, String)], seed: Option<u64
     let variants = match base.remove("variant") {
         None => vec![],
         Some(Value::Array(v)) => v,
-        Some(_) => return Err(Error::at_key(file, None, "variant", "must be an array of tables ([[variant]])")),
+        Some(_) => {
+            return Err(Error::at_key(
+                file,
+                None,
+                "variant",
+                "must be an array of tables ([[variant]])",
+            ));
+        }
     };
     let mut out = Vec::new();
     let mut seen = BTreeMap::new();
@@ -318,14 +330,31 @@ pub fn parse(text: &str, file: &str, sets: &[(String, String)], seed: Option<u64
     }
     for (i, v) in variants.iter().enumerate() {
         let Value::Table(vt) = v else {
-            return Err(Error::at_key(file, None, format!("variant[{i}]"), "must be a table"));
+            return Err(Error::at_key(
+                file,
+                None,
+                format!("variant[{i}]"),
+                "must be a table",
+            ));
         };
         let name = match vt.get("name") {
             Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            _ => return Err(Error::at_key(file, None, format!("variant[{i}].name"), "every [[variant]] needs a non-empty string 'name'")),
+            _ => {
+                return Err(Error::at_key(
+                    file,
+                    None,
+                    format!("variant[{i}].name"),
+                    "every [[variant]] needs a non-empty string 'name'",
+                ));
+            }
         };
         if seen.insert(name.clone(), i).is_some() {
-            return Err(Error::at_key(file, Some(&name), format!("variant[{i}].name"), "duplicate variant name"));
+            return Err(Error::at_key(
+                file,
+                Some(&name),
+                format!("variant[{i}].name"),
+                "duplicate variant name",
+            ));
         }
         out.push(build_variant(&base, Some((&name, vt)), file, sets, seed)?);
     }
@@ -355,14 +384,26 @@ fn build_variant(
                 "description" => description = v.as_str().map(str::to_string),
                 "set" => {
                     let Value::Table(pairs) = v else {
-                        return Err(err("set", "must be a table of \"dotted.key\" = value".into()));
+                        return Err(err(
+                            "set",
+                            "must be a table of \"dotted.key\" = value".into(),
+                        ));
                     };
                     for (path, value) in pairs {
-                        overlay::set_path(&mut doc, path, value.clone()).map_err(|m| err(&format!("set.{path}"), m))?;
+                        overlay::set_path(&mut doc, path, value.clone())
+                            .map_err(|m| err(&format!("set.{path}"), m))?;
                     }
                 }
                 section => {
-                    const SECTIONS: &[&str] = &["scenario", "models", "pool", "deployment", "client", "router", "workload"];
+                    const SECTIONS: &[&str] = &[
+                        "scenario",
+                        "models",
+                        "pool",
+                        "deployment",
+                        "client",
+                        "router",
+                        "workload",
+                    ];
                     if !SECTIONS.contains(&section) {
                         return Err(err(
                             section,
@@ -378,13 +419,17 @@ fn build_variant(
         }
     }
     for (path, value) in sets {
-        overlay::set_path(&mut doc, path, overlay::parse_value(value)).map_err(|m| err(&format!("--set {path}"), m))?;
+        overlay::set_path(&mut doc, path, overlay::parse_value(value))
+            .map_err(|m| err(&format!("--set {path}"), m))?;
     }
     let raw: RawScenario = serde_path_to_error::deserialize(Value::Table(doc)).map_err(|e| {
         let path = e.path().to_string();
         err(&path, e.into_inner().message().to_string())
     })?;
-    let ctx = Ctx { file, variant: vname };
+    let ctx = Ctx {
+        file,
+        variant: vname,
+    };
     validate(&raw, &ctx, vname.unwrap_or("baseline"), description, seed)
 }
 
@@ -422,14 +467,24 @@ impl Ctx<'_> {
     }
 }
 
-fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<String>, seed: Option<u64>) -> Result<Scenario> {
+fn validate(
+    raw: &RawScenario,
+    c: &Ctx,
+    variant: &str,
+    description: Option<String>,
+    seed: Option<u64>,
+) -> Result<Scenario> {
     let meta = &raw.scenario;
     let duration = c.dur("scenario.duration", Some(&meta.duration), "")?;
     if duration == SimTime::ZERO {
         return Err(c.err("scenario.duration", "must be > 0"));
     }
     let drain = c.dur("scenario.drain", meta.drain.as_ref(), "1h")?;
-    let metrics_interval = c.dur("scenario.metrics_interval", meta.metrics_interval.as_ref(), "60s")?;
+    let metrics_interval = c.dur(
+        "scenario.metrics_interval",
+        meta.metrics_interval.as_ref(),
+        "60s",
+    )?;
     if metrics_interval < SimTime::SEC {
         return Err(c.err("scenario.metrics_interval", "must be at least 1s"));
     }
@@ -443,15 +498,23 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
     };
     raw.deployment.iter().for_each(|d| note_model(&d.model));
     raw.pool.iter().for_each(|p| note_model(&p.model));
-    raw.workload.class.iter().filter_map(|k| k.model.as_deref()).for_each(&mut note_model);
-    for (name, _) in &raw.models {
+    raw.workload
+        .class
+        .iter()
+        .filter_map(|k| k.model.as_deref())
+        .for_each(&mut note_model);
+    for name in raw.models.keys() {
         if !model_names.contains(name) {
-            return Err(c.err(format!("models.\"{name}\""), "this model is not used by any deployment, pool or class"));
+            return Err(c.err(
+                format!("models.\"{name}\""),
+                "this model is not used by any deployment, pool or class",
+            ));
         }
     }
     let mut models = Vec::new();
     for name in &model_names {
-        let m = models::resolve(name, raw.models.get(name)).map_err(|(k, m)| c.err(format!("models.\"{name}\".{k}"), m))?;
+        let m = models::resolve(name, raw.models.get(name))
+            .map_err(|(k, m)| c.err(format!("models.\"{name}\".{k}"), m))?;
         models.push(m);
     }
     let model_index = |key: &str, name: &str| -> Result<usize> {
@@ -466,21 +529,27 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
     for (i, p) in raw.pool.iter().enumerate() {
         let key = format!("pool.{}", p.name);
         if raw.pool[..i].iter().any(|q| q.name == p.name) {
-            return Err(c.err(format!("pool[{i}].name"), format!("duplicate pool name '{}'", p.name)));
+            return Err(c.err(
+                format!("pool[{i}].name"),
+                format!("duplicate pool name '{}'", p.name),
+            ));
         }
         let model = model_index(&format!("{key}.model"), &p.model)?;
         if p.tpm == 0 {
             return Err(c.err(format!("{key}.tpm"), "must be > 0"));
         }
-        let rpm = p
-            .rpm
-            .unwrap_or_else(|| ((p.tpm as f64 / 1000.0) * models[model].rpm_per_1k_tpm).floor() as u64);
+        let rpm = p.rpm.unwrap_or_else(|| {
+            ((p.tpm as f64 / 1000.0) * models[model].rpm_per_1k_tpm).floor() as u64
+        });
         pools.push(Pool {
             name: p.name.clone(),
             subscription: p.subscription.clone(),
             region: p.region.clone(),
             model,
-            deployment_type: p.deployment_type.clone().unwrap_or_else(|| "global-standard".into()),
+            deployment_type: p
+                .deployment_type
+                .clone()
+                .unwrap_or_else(|| "global-standard".into()),
             tpm: p.tpm,
             rpm,
         });
@@ -494,13 +563,19 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
             return Err(c.err(format!("deployment[{i}].name"), "must not be empty"));
         }
         if raw.deployment[..i].iter().any(|e| e.name == d.name) {
-            return Err(c.err(format!("deployment[{i}].name"), format!("duplicate deployment name '{}'", d.name)));
+            return Err(c.err(
+                format!("deployment[{i}].name"),
+                format!("duplicate deployment name '{}'", d.name),
+            ));
         }
         let model = model_index(&format!("{key}.model"), &d.model)?;
         let mp = &models[model];
         let forbid = |what: &str, present: bool, kind: &str| -> Result<()> {
             if present {
-                Err(c.err(format!("{key}.{what}"), format!("does not apply to a {kind} deployment")))
+                Err(c.err(
+                    format!("{key}.{what}"),
+                    format!("does not apply to a {kind} deployment"),
+                ))
             } else {
                 Ok(())
             }
@@ -510,36 +585,70 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
                 forbid("ptu", d.ptu.is_some(), "standard")?;
                 forbid("bucket_depth", d.bucket_depth.is_some(), "standard")?;
                 forbid("spillover", d.spillover.is_some(), "standard")?;
-                forbid("ptu_price_per_hour", d.ptu_price_per_hour.is_some(), "standard")?;
-                let pool_name = d
-                    .pool
-                    .as_ref()
-                    .ok_or_else(|| c.err(format!("{key}.pool"), "a standard deployment needs 'pool' (its quota pool)"))?;
-                let pool = pools.iter().position(|p| &p.name == pool_name).ok_or_else(|| {
+                forbid(
+                    "ptu_price_per_hour",
+                    d.ptu_price_per_hour.is_some(),
+                    "standard",
+                )?;
+                let pool_name = d.pool.as_ref().ok_or_else(|| {
                     c.err(
                         format!("{key}.pool"),
-                        format!(
-                            "unknown pool '{pool_name}' (pools: {})",
-                            pools.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
+                        "a standard deployment needs 'pool' (its quota pool)",
                     )
                 })?;
+                let pool = pools
+                    .iter()
+                    .position(|p| &p.name == pool_name)
+                    .ok_or_else(|| {
+                        c.err(
+                            format!("{key}.pool"),
+                            format!(
+                                "unknown pool '{pool_name}' (pools: {})",
+                                pools
+                                    .iter()
+                                    .map(|p| p.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        )
+                    })?;
                 if pools[pool].model != model {
                     return Err(c.err(
                         format!("{key}.model"),
-                        format!("deployment model '{}' differs from pool '{}' model '{}'", d.model, pool_name, model_names[pools[pool].model]),
+                        format!(
+                            "deployment model '{}' differs from pool '{}' model '{}'",
+                            d.model, pool_name, model_names[pools[pool].model]
+                        ),
                     ));
                 }
-                let tpm = d.tpm.ok_or_else(|| c.err(format!("{key}.tpm"), "a standard deployment needs 'tpm' (its share of the pool)"))?;
+                let tpm = d.tpm.ok_or_else(|| {
+                    c.err(
+                        format!("{key}.tpm"),
+                        "a standard deployment needs 'tpm' (its share of the pool)",
+                    )
+                })?;
                 if tpm == 0 || tpm % 1000 != 0 {
                     return Err(c.err(format!("{key}.tpm"), format!("must be a positive multiple of 1000 (quota is assigned in steps of 1K TPM), got {tpm}")));
                 }
-                let rpm = d.rpm.unwrap_or_else(|| ((tpm as f64 / 1000.0) * mp.rpm_per_1k_tpm).floor() as u64);
+                let rpm = d
+                    .rpm
+                    .unwrap_or_else(|| ((tpm as f64 / 1000.0) * mp.rpm_per_1k_tpm).floor() as u64);
                 if rpm == 0 {
-                    return Err(c.err(format!("{key}.rpm"), "works out to 0 requests per minute; set 'rpm' or raise 'tpm'"));
+                    return Err(c.err(
+                        format!("{key}.rpm"),
+                        "works out to 0 requests per minute; set 'rpm' or raise 'tpm'",
+                    ));
                 }
-                let token_window = c.dur(&format!("{key}.token_window"), d.token_window.as_ref(), "60s")?;
-                let request_window = c.dur(&format!("{key}.request_window"), d.request_window.as_ref(), "10s")?;
+                let token_window = c.dur(
+                    &format!("{key}.token_window"),
+                    d.token_window.as_ref(),
+                    "60s",
+                )?;
+                let request_window = c.dur(
+                    &format!("{key}.request_window"),
+                    d.request_window.as_ref(),
+                    "10s",
+                )?;
                 if token_window == SimTime::ZERO || request_window == SimTime::ZERO {
                     return Err(c.err(format!("{key}.request_window"), "windows must be > 0"));
                 }
@@ -561,15 +670,24 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
                 forbid("rpm", d.rpm.is_some(), "provisioned")?;
                 forbid("token_window", d.token_window.is_some(), "provisioned")?;
                 forbid("request_window", d.request_window.is_some(), "provisioned")?;
-                let ptu = d.ptu.ok_or_else(|| c.err(format!("{key}.ptu"), "a provisioned deployment needs 'ptu'"))?;
+                let ptu = d.ptu.ok_or_else(|| {
+                    c.err(format!("{key}.ptu"), "a provisioned deployment needs 'ptu'")
+                })?;
                 if ptu == 0 {
                     return Err(c.err(format!("{key}.ptu"), "must be > 0"));
                 }
-                let bucket_depth = c.dur(&format!("{key}.bucket_depth"), d.bucket_depth.as_ref(), "60s")?;
+                let bucket_depth = c.dur(
+                    &format!("{key}.bucket_depth"),
+                    d.bucket_depth.as_ref(),
+                    "60s",
+                )?;
                 if bucket_depth == SimTime::ZERO {
                     return Err(c.err(format!("{key}.bucket_depth"), "must be > 0"));
                 }
-                let price = c.non_negative(&format!("{key}.ptu_price_per_hour"), d.ptu_price_per_hour.unwrap_or(mp.ptu_price_per_hour))?;
+                let price = c.non_negative(
+                    &format!("{key}.ptu_price_per_hour"),
+                    d.ptu_price_per_hour.unwrap_or(mp.ptu_price_per_hour),
+                )?;
                 (
                     DeploymentKind::Provisioned {
                         ptu,
@@ -583,32 +701,62 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
                 )
             }
             other => {
-                return Err(c.err(format!("{key}.kind"), format!("unknown kind '{other}'; allowed: standard, provisioned")));
+                return Err(c.err(
+                    format!("{key}.kind"),
+                    format!("unknown kind '{other}'; allowed: standard, provisioned"),
+                ));
             }
         };
         if d.region.is_some() && d.kind == "standard" {
-            return Err(c.err(format!("{key}.region"), "a standard deployment takes its region from its pool"));
+            return Err(c.err(
+                format!("{key}.region"),
+                "a standard deployment takes its region from its pool",
+            ));
         }
         let ttft_base = match &d.ttft_base {
             Some(s) => c.dur(&format!("{key}.ttft_base"), Some(s), "")?,
             None => mp.serving.ttft_base,
-        } + c.dur(&format!("{key}.extra_latency"), d.extra_latency.as_ref(), "0s")?;
+        } + c.dur(
+            &format!("{key}.extra_latency"),
+            d.extra_latency.as_ref(),
+            "0s",
+        )?;
         let serving = Serving {
             ttft_base,
-            prefill_tokens_per_s: c.positive(&format!("{key}.prefill_tokens_per_s"), d.prefill_tokens_per_s.unwrap_or(mp.serving.prefill_tokens_per_s))?,
-            decode_tokens_per_s: c.positive(&format!("{key}.decode_tokens_per_s"), d.decode_tokens_per_s.unwrap_or(mp.serving.decode_tokens_per_s))?,
-            decode_variation_cv: c.non_negative(&format!("{key}.decode_variation_cv"), d.decode_variation_cv.unwrap_or(mp.serving.decode_variation_cv))?,
+            prefill_tokens_per_s: c.positive(
+                &format!("{key}.prefill_tokens_per_s"),
+                d.prefill_tokens_per_s
+                    .unwrap_or(mp.serving.prefill_tokens_per_s),
+            )?,
+            decode_tokens_per_s: c.positive(
+                &format!("{key}.decode_tokens_per_s"),
+                d.decode_tokens_per_s
+                    .unwrap_or(mp.serving.decode_tokens_per_s),
+            )?,
+            decode_variation_cv: c.non_negative(
+                &format!("{key}.decode_variation_cv"),
+                d.decode_variation_cv
+                    .unwrap_or(mp.serving.decode_variation_cv),
+            )?,
             speed_table: match &d.speed_curve {
-                Some(curve) => models::speed_table(curve).map_err(|m| c.err(format!("{key}.speed_curve"), m))?,
+                Some(curve) => models::speed_table(curve)
+                    .map_err(|m| c.err(format!("{key}.speed_curve"), m))?,
                 None => mp.serving.speed_table.clone(),
             },
         };
         if d.max_concurrency == Some(0) {
-            return Err(c.err(format!("{key}.max_concurrency"), "must be >= 1 (omit it for no cap)"));
+            return Err(c.err(
+                format!("{key}.max_concurrency"),
+                "must be >= 1 (omit it for no cap)",
+            ));
         }
         let completion_window = match d.completion_window.as_deref() {
             Some("none") => None,
-            other => Some(c.dur(&format!("{key}.completion_window"), other.map(str::to_string).as_ref(), "60s")?),
+            other => Some(c.dur(
+                &format!("{key}.completion_window"),
+                other.map(str::to_string).as_ref(),
+                "60s",
+            )?),
         };
         deployments.push(Deployment {
             name: d.name.clone(),
@@ -622,7 +770,10 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
         });
     }
     if deployments.is_empty() {
-        return Err(c.err("deployment", "the scenario needs at least one [[deployment]]"));
+        return Err(c.err(
+            "deployment",
+            "the scenario needs at least one [[deployment]]",
+        ));
     }
     // Spillover targets.
     let mut spill_targets = vec![false; deployments.len()];
@@ -634,10 +785,16 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
                 .position(|x| &x.name == target)
                 .ok_or_else(|| c.err(&key, format!("unknown deployment '{target}'")))?;
             if !matches!(deployments[t].kind, DeploymentKind::Standard { .. }) {
-                return Err(c.err(&key, format!("spillover target '{target}' must be a standard deployment")));
+                return Err(c.err(
+                    &key,
+                    format!("spillover target '{target}' must be a standard deployment"),
+                ));
             }
             if deployments[t].model != deployments[i].model {
-                return Err(c.err(&key, format!("spillover target '{target}' serves a different model")));
+                return Err(c.err(
+                    &key,
+                    format!("spillover target '{target}' serves a different model"),
+                ));
             }
             spill_targets[t] = true;
             if let DeploymentKind::Provisioned { spillover, .. } = &mut deployments[i].kind {
@@ -677,17 +834,27 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
     let client = ClientPolicy {
         timeout: c.dur("client.timeout", rc.timeout.as_ref(), "600s")?,
         max_retries: rc.max_retries.unwrap_or(2),
-        backoff_initial: c.dur("client.backoff_initial", rc.backoff_initial.as_ref(), "500ms")?,
+        backoff_initial: c.dur(
+            "client.backoff_initial",
+            rc.backoff_initial.as_ref(),
+            "500ms",
+        )?,
         backoff_max: c.dur("client.backoff_max", rc.backoff_max.as_ref(), "8s")?,
         backoff_jitter: {
             let j = rc.backoff_jitter.unwrap_or(0.25);
             if !(0.0..=1.0).contains(&j) {
-                return Err(c.err("client.backoff_jitter", format!("must be within [0, 1], got {j}")));
+                return Err(c.err(
+                    "client.backoff_jitter",
+                    format!("must be within [0, 1], got {j}"),
+                ));
             }
             j
         },
         retry_after_cap: c.dur("client.retry_after_cap", rc.retry_after_cap.as_ref(), "60s")?,
-        retry_statuses: rc.retry_statuses.clone().unwrap_or_else(|| vec![408, 409, 429, 500, 502, 503, 504]),
+        retry_statuses: rc
+            .retry_statuses
+            .clone()
+            .unwrap_or_else(|| vec![408, 409, 429, 500, 502, 503, 504]),
         retry_on_timeout: rc.retry_on_timeout.unwrap_or(true),
     };
     if client.timeout == SimTime::ZERO {
@@ -695,7 +862,10 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
     }
     for s in &client.retry_statuses {
         if !(100..=599).contains(s) {
-            return Err(c.err("client.retry_statuses", format!("{s} is not an HTTP status")));
+            return Err(c.err(
+                "client.retry_statuses",
+                format!("{s} is not an HTTP status"),
+            ));
         }
     }
 
@@ -718,7 +888,9 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
                 let i = deployments
                     .iter()
                     .position(|d| &d.name == n)
-                    .ok_or_else(|| c.err("router.deployments", format!("unknown deployment '{n}'")))?;
+                    .ok_or_else(|| {
+                        c.err("router.deployments", format!("unknown deployment '{n}'"))
+                    })?;
                 if v.contains(&i) {
                     return Err(c.err("router.deployments", format!("'{n}' is listed twice")));
                 }
@@ -726,10 +898,18 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
             }
             v
         }
-        None => (0..deployments.len()).filter(|&i| !spill_targets[i]).collect(),
+        None => (0..deployments.len())
+            .filter(|&i| !spill_targets[i])
+            .collect(),
     };
     let routes: Vec<Vec<usize>> = (0..models.len())
-        .map(|m| listed.iter().copied().filter(|&d| deployments[d].model == m).collect())
+        .map(|m| {
+            listed
+                .iter()
+                .copied()
+                .filter(|&d| deployments[d].model == m)
+                .collect()
+        })
         .collect();
     let router = RouterSpec {
         policy,
@@ -741,7 +921,10 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
     let w = &raw.workload;
     let schedule = |kind: &str| -> Result<Vec<(SimTime, f64)>> {
         match (&w.rate_per_min, &w.schedule) {
-            (Some(r), None) => Ok(vec![(SimTime::ZERO, c.non_negative("workload.rate_per_min", *r)?)]),
+            (Some(r), None) => Ok(vec![(
+                SimTime::ZERO,
+                c.non_negative("workload.rate_per_min", *r)?,
+            )]),
             (None, Some(points)) => {
                 let mut out: Vec<(SimTime, f64)> = Vec::new();
                 for (i, p) in points.iter().enumerate() {
@@ -749,12 +932,18 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
                     let at = c.dur(&format!("{k}.at"), Some(&p.at), "")?;
                     let rate = c.non_negative(&format!("{k}.rate_per_min"), p.rate_per_min)?;
                     if i == 0 && at != SimTime::ZERO {
-                        return Err(c.err(format!("{k}.at"), "the first schedule point must be at \"0s\""));
+                        return Err(c.err(
+                            format!("{k}.at"),
+                            "the first schedule point must be at \"0s\"",
+                        ));
                     }
                     if let Some(last) = out.last()
                         && at <= last.0
                     {
-                        return Err(c.err(format!("{k}.at"), "schedule points must be in increasing time order"));
+                        return Err(c.err(
+                            format!("{k}.at"),
+                            "schedule points must be in increasing time order",
+                        ));
                     }
                     out.push((at, rate));
                 }
@@ -763,30 +952,52 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
                 }
                 Ok(out)
             }
-            (Some(_), Some(_)) => Err(c.err("workload.schedule", "give either 'rate_per_min' or 'schedule', not both")),
-            (None, None) => Err(c.err("workload.rate_per_min", format!("arrival = \"{kind}\" needs 'rate_per_min' or 'schedule'"))),
+            (Some(_), Some(_)) => Err(c.err(
+                "workload.schedule",
+                "give either 'rate_per_min' or 'schedule', not both",
+            )),
+            (None, None) => Err(c.err(
+                "workload.rate_per_min",
+                format!("arrival = \"{kind}\" needs 'rate_per_min' or 'schedule'"),
+            )),
         }
     };
     let arrivals = match w.arrival.as_str() {
         "closed" => {
             if w.rate_per_min.is_some() || w.schedule.is_some() {
-                return Err(c.err("workload.rate_per_min", "does not apply to arrival = \"closed\" (use 'users')"));
+                return Err(c.err(
+                    "workload.rate_per_min",
+                    "does not apply to arrival = \"closed\" (use 'users')",
+                ));
             }
-            let users = w.users.ok_or_else(|| c.err("workload.users", "arrival = \"closed\" needs 'users'"))?;
+            let users = w
+                .users
+                .ok_or_else(|| c.err("workload.users", "arrival = \"closed\" needs 'users'"))?;
             if users == 0 {
                 return Err(c.err("workload.users", "must be >= 1"));
             }
             Arrivals::Closed {
                 users,
-                think_time_s: c.dist("workload.user_think_time_s", w.user_think_time_s.as_ref(), 0.0, 0.0)?,
+                think_time_s: c.dist(
+                    "workload.user_think_time_s",
+                    w.user_think_time_s.as_ref(),
+                    0.0,
+                    0.0,
+                )?,
             }
         }
         "poisson" | "constant" => {
             if w.users.is_some() {
-                return Err(c.err("workload.users", format!("does not apply to arrival = \"{}\"", w.arrival)));
+                return Err(c.err(
+                    "workload.users",
+                    format!("does not apply to arrival = \"{}\"", w.arrival),
+                ));
             }
             if w.user_think_time_s.is_some() {
-                return Err(c.err("workload.user_think_time_s", "applies to arrival = \"closed\" only"));
+                return Err(c.err(
+                    "workload.user_think_time_s",
+                    "applies to arrival = \"closed\" only",
+                ));
             }
             let s = schedule(&w.arrival)?;
             if w.arrival == "poisson" {
@@ -796,25 +1007,42 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
             }
         }
         other => {
-            return Err(c.err("workload.arrival", format!("unknown arrival '{other}'; allowed: closed, poisson, constant")));
+            return Err(c.err(
+                "workload.arrival",
+                format!("unknown arrival '{other}'; allowed: closed, poisson, constant"),
+            ));
         }
     };
     if w.class.is_empty() {
-        return Err(c.err("workload.class", "the workload needs at least one [[workload.class]]"));
+        return Err(c.err(
+            "workload.class",
+            "the workload needs at least one [[workload.class]]",
+        ));
     }
     let mut classes = Vec::new();
     for (i, k) in w.class.iter().enumerate() {
         let key = format!("workload.class.{}", k.name);
         if w.class[..i].iter().any(|o| o.name == k.name) {
-            return Err(c.err(format!("workload.class[{i}].name"), format!("duplicate class name '{}'", k.name)));
+            return Err(c.err(
+                format!("workload.class[{i}].name"),
+                format!("duplicate class name '{}'", k.name),
+            ));
         }
         let model = match &k.model {
             Some(m) => model_index(&format!("{key}.model"), m)?,
             None if models.len() == 1 => 0,
-            None => return Err(c.err(format!("{key}.model"), "several models are in use; say which one this class calls")),
+            None => {
+                return Err(c.err(
+                    format!("{key}.model"),
+                    "several models are in use; say which one this class calls",
+                ));
+            }
         };
         if router.routes[model].is_empty() {
-            return Err(c.err(format!("{key}.model"), format!("no routed deployment serves model '{}'", model_names[model])));
+            return Err(c.err(
+                format!("{key}.model"),
+                format!("no routed deployment serves model '{}'", model_names[model]),
+            ));
         }
         let steps = k.steps.unwrap_or(1);
         if steps == 0 {
@@ -822,16 +1050,26 @@ fn validate(raw: &RawScenario, c: &Ctx, variant: &str, description: Option<Strin
         }
         let weight = c.non_negative(&format!("{key}.weight"), k.weight.unwrap_or(1.0))?;
         if k.max_tokens == Some(0) {
-            return Err(c.err(format!("{key}.max_tokens"), "must be >= 1 (omit it to send none)"));
+            return Err(c.err(
+                format!("{key}.max_tokens"),
+                "must be >= 1 (omit it to send none)",
+            ));
         }
         classes.push(SessionClass {
             name: k.name.clone(),
             weight,
             steps,
             model,
-            prompt_tokens: Dist::from_raw(&k.prompt_tokens, 1.0).map_err(|m| c.err(format!("{key}.prompt_tokens"), m))?,
-            completion_tokens: Dist::from_raw(&k.completion_tokens, 1.0).map_err(|m| c.err(format!("{key}.completion_tokens"), m))?,
-            think_time_s: c.dist(&format!("{key}.think_time_s"), k.think_time_s.as_ref(), 0.0, 0.0)?,
+            prompt_tokens: Dist::from_raw(&k.prompt_tokens, 1.0)
+                .map_err(|m| c.err(format!("{key}.prompt_tokens"), m))?,
+            completion_tokens: Dist::from_raw(&k.completion_tokens, 1.0)
+                .map_err(|m| c.err(format!("{key}.completion_tokens"), m))?,
+            think_time_s: c.dist(
+                &format!("{key}.think_time_s"),
+                k.think_time_s.as_ref(),
+                0.0,
+                0.0,
+            )?,
             max_tokens: k.max_tokens,
             streaming: k.streaming.unwrap_or(false),
         });

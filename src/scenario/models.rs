@@ -114,7 +114,9 @@ pub fn speed_table(curve: &[[f64; 2]]) -> Result<Vec<f64>, String> {
     let mut last_n = 0.0;
     for &[n, f] in curve {
         if !(n >= 1.0 && n.fract() == 0.0 && n <= 100_000.0) {
-            return Err(format!("concurrency {n} must be a whole number from 1 to 100000"));
+            return Err(format!(
+                "concurrency {n} must be a whole number from 1 to 100000"
+            ));
         }
         if n <= last_n {
             return Err("points must be in increasing concurrency order".into());
@@ -157,7 +159,9 @@ pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (Strin
     if decode.is_nan() {
         return Err((
             "decode_tokens_per_s".into(),
-            format!("model '{name}' is not built in (built in: gpt-4.1-mini, gpt-4o-mini); give at least decode_tokens_per_s"),
+            format!(
+                "model '{name}' is not built in (built in: gpt-4.1-mini, gpt-4o-mini); give at least decode_tokens_per_s"
+            ),
         ));
     }
     let pos = |k: &str, v: f64| -> Result<f64, (String, String)> {
@@ -182,18 +186,34 @@ pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (Strin
         name: name.to_string(),
         serving: Serving {
             ttft_base,
-            prefill_tokens_per_s: pos("prefill_tokens_per_s", r.prefill_tokens_per_s.unwrap_or(b.prefill))?,
+            prefill_tokens_per_s: pos(
+                "prefill_tokens_per_s",
+                r.prefill_tokens_per_s.unwrap_or(b.prefill),
+            )?,
             decode_tokens_per_s: pos("decode_tokens_per_s", decode)?,
-            decode_variation_cv: nonneg("decode_variation_cv", r.decode_variation_cv.unwrap_or(b.cv))?,
-            speed_table: speed_table(r.speed_curve.as_deref().unwrap_or(&[])).map_err(|m| ("speed_curve".to_string(), m))?,
+            decode_variation_cv: nonneg(
+                "decode_variation_cv",
+                r.decode_variation_cv.unwrap_or(b.cv),
+            )?,
+            speed_table: speed_table(r.speed_curve.as_deref().unwrap_or(&[]))
+                .map_err(|m| ("speed_curve".to_string(), m))?,
         },
         default_max_tokens_estimate: r.default_max_tokens_estimate.unwrap_or(b.default_estimate),
         rpm_per_1k_tpm: pos("rpm_per_1k_tpm", r.rpm_per_1k_tpm.unwrap_or(b.rpm_per_1k))?,
         ptu_input_tpm: pos("ptu_input_tpm", r.ptu_input_tpm.unwrap_or(b.ptu_tpm))?,
         ptu_output_ratio: pos("ptu_output_ratio", r.ptu_output_ratio.unwrap_or(b.ratio))?,
-        price_input_per_1m: nonneg("price_input_per_1m", r.price_input_per_1m.unwrap_or(b.price_in))?,
-        price_output_per_1m: nonneg("price_output_per_1m", r.price_output_per_1m.unwrap_or(b.price_out))?,
-        ptu_price_per_hour: nonneg("ptu_price_per_hour", r.ptu_price_per_hour.unwrap_or(b.ptu_hour))?,
+        price_input_per_1m: nonneg(
+            "price_input_per_1m",
+            r.price_input_per_1m.unwrap_or(b.price_in),
+        )?,
+        price_output_per_1m: nonneg(
+            "price_output_per_1m",
+            r.price_output_per_1m.unwrap_or(b.price_out),
+        )?,
+        ptu_price_per_hour: nonneg(
+            "ptu_price_per_hour",
+            r.ptu_price_per_hour.unwrap_or(b.ptu_hour),
+        )?,
     })
 }
 
@@ -223,7 +243,13 @@ mod tests {
             decode_tokens_per_s: Some(50.0),
             ..Default::default()
         };
-        assert_eq!(resolve("gpt-4o-mini", Some(&r)).unwrap().serving.decode_tokens_per_s, 50.0);
+        assert_eq!(
+            resolve("gpt-4o-mini", Some(&r))
+                .unwrap()
+                .serving
+                .decode_tokens_per_s,
+            50.0
+        );
         let e = resolve("my-model", None).unwrap_err();
         assert_eq!(e.0, "decode_tokens_per_s");
         assert!(resolve("my-model", Some(&r)).is_ok());

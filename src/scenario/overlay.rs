@@ -45,7 +45,9 @@ pub fn split_path(path: &str) -> Result<Vec<String>, String> {
 pub fn parse_value(text: &str) -> Value {
     let doc = format!("v = {text}");
     match doc.parse::<Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| Value::String(text.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| Value::String(text.to_string())),
         Err(_) => Value::String(text.to_string()),
     }
 }
@@ -76,11 +78,19 @@ fn set_in(root: &mut Value, segs: &[String], value: Value, path: &str) -> Result
             *step(cur, last, segs, false)? = value;
             Ok(())
         }
-        _ => Err(format!("cannot set '{path}': '{}' is not a table", init.join("."))),
+        _ => Err(format!(
+            "cannot set '{path}': '{}' is not a table",
+            init.join(".")
+        )),
     }
 }
 
-fn step<'a>(cur: &'a mut Value, seg: &str, so_far: &[String], create: bool) -> Result<&'a mut Value, String> {
+fn step<'a>(
+    cur: &'a mut Value,
+    seg: &str,
+    so_far: &[String],
+    create: bool,
+) -> Result<&'a mut Value, String> {
     let here = so_far.join(".");
     match cur {
         Value::Table(t) => {
@@ -105,7 +115,11 @@ fn step<'a>(cur: &'a mut Value, seg: &str, so_far: &[String], create: bool) -> R
                 Some(i) => Ok(&mut items[i]),
                 None => Err(format!(
                     "no entry named '{seg}' at '{here}' (entries: {})",
-                    if names.is_empty() { "none".to_string() } else { names.join(", ") }
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
                 )),
             }
         }
@@ -150,12 +164,20 @@ decode_tokens_per_s = 100.0
         set_path(&mut d, "deployment.b.tpm", Value::Integer(5)).unwrap();
         set_path(&mut d, "deployment.0.tpm", Value::Integer(7)).unwrap();
         set_path(&mut d, "router.policy", Value::String("priority".into())).unwrap();
-        set_path(&mut d, r#"models."gpt-4.1-mini".decode_tokens_per_s"#, Value::Float(50.0)).unwrap();
+        set_path(
+            &mut d,
+            r#"models."gpt-4.1-mini".decode_tokens_per_s"#,
+            Value::Float(50.0),
+        )
+        .unwrap();
         let deps = d["deployment"].as_array().unwrap();
         assert_eq!(deps[1]["tpm"].as_integer(), Some(5));
         assert_eq!(deps[0]["tpm"].as_integer(), Some(7));
         assert_eq!(d["router"]["policy"].as_str(), Some("priority"));
-        assert_eq!(d["models"]["gpt-4.1-mini"]["decode_tokens_per_s"].as_float(), Some(50.0));
+        assert_eq!(
+            d["models"]["gpt-4.1-mini"]["decode_tokens_per_s"].as_float(),
+            Some(50.0)
+        );
     }
 
     #[test]

@@ -77,7 +77,14 @@ fn assert_bad(o: &Output, needles: &[&str]) {
 
 #[test]
 fn run_prints_the_side_by_side_table() {
-    let o = spillway(&["run", &scenario_path("foundry-parallel-load.toml"), "--variant", "1-user", "--variant", "4-users"]);
+    let o = spillway(&[
+        "run",
+        &scenario_path("foundry-parallel-load.toml"),
+        "--variant",
+        "1-user",
+        "--variant",
+        "4-users",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("1-user") && out.contains("4-users"), "{out}");
@@ -94,7 +101,11 @@ fn json_has_every_contract_key() {
     let f = scenario_file(&dir, "s.toml", SMALL);
     let o = spillway(&["run", &f, "--format", "json", "--quiet"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).is_empty(), "--quiet prints nothing: {}", stderr(&o));
+    assert!(
+        stderr(&o).is_empty(),
+        "--quiet prints nothing: {}",
+        stderr(&o)
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
     assert_eq!(v["schema"], "spillway.summary/v1");
     assert_eq!(v["scenario"], "small");
@@ -103,13 +114,29 @@ fn json_has_every_contract_key() {
     assert_eq!(variants.len(), 2);
     let p_keys = ["mean", "p50", "p90", "p95", "p99", "max"];
     for var in variants {
-        for k in ["sent", "attempts", "succeeded", "failed", "rate_limited", "timed_out", "retries", "truncated", "spilled"] {
-            assert!(var["requests"][k].is_u64(), "requests.{k} must be an integer: {var}");
+        for k in [
+            "sent",
+            "attempts",
+            "succeeded",
+            "failed",
+            "rate_limited",
+            "timed_out",
+            "retries",
+            "truncated",
+            "spilled",
+        ] {
+            assert!(
+                var["requests"][k].is_u64(),
+                "requests.{k} must be an integer: {var}"
+            );
         }
         for k in p_keys {
             assert!(var["latency_ms"]["ttft"][k].is_number(), "ttft.{k}");
             assert!(var["latency_ms"]["e2e"][k].is_number(), "e2e.{k}");
-            assert!(var["sessions"]["duration_ms"][k].is_number(), "duration_ms.{k}");
+            assert!(
+                var["sessions"]["duration_ms"][k].is_number(),
+                "duration_ms.{k}"
+            );
         }
         for k in ["started", "completed", "failed"] {
             assert!(var["sessions"][k].is_u64(), "sessions.{k}");
@@ -134,7 +161,12 @@ fn json_has_every_contract_key() {
     }
     // Variant b has a tenth of the quota: it must be throttled where a is not.
     assert_eq!(variants[0]["requests"]["rate_limited"], 0);
-    assert!(variants[1]["deployments"][0]["rejected_429"].as_u64().unwrap() > 0);
+    assert!(
+        variants[1]["deployments"][0]["rejected_429"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
 }
 
 #[test]
@@ -145,7 +177,10 @@ fn markdown_format_is_a_table() {
     assert!(o.status.success());
     let out = stdout(&o);
     assert!(out.starts_with("# Spillway: small"), "{out}");
-    assert!(out.contains("| variant |") && out.contains("| a |") && out.contains("| b |"), "{out}");
+    assert!(
+        out.contains("| variant |") && out.contains("| a |") && out.contains("| b |"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -153,7 +188,14 @@ fn out_dir_gets_every_file_and_no_temporaries() {
     let dir = tempdir();
     let f = scenario_file(&dir, "s.toml", SMALL);
     let out = dir.join("out");
-    let o = spillway(&["run", &f, "--out", out.to_str().unwrap(), "--requests-csv", "-q"]);
+    let o = spillway(&[
+        "run",
+        &f,
+        "--out",
+        out.to_str().unwrap(),
+        "--requests-csv",
+        "-q",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let mut names: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
@@ -162,9 +204,17 @@ fn out_dir_gets_every_file_and_no_temporaries() {
     names.sort();
     assert_eq!(
         names,
-        ["requests-a.csv", "requests-b.csv", "summary.json", "summary.md", "timeseries-a.csv", "timeseries-b.csv"]
+        [
+            "requests-a.csv",
+            "requests-b.csv",
+            "summary.json",
+            "summary.md",
+            "timeseries-a.csv",
+            "timeseries-b.csv"
+        ]
     );
-    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     // One CSV row per finished request.
     for (i, v) in ["a", "b"].iter().enumerate() {
         let csv = std::fs::read_to_string(out.join(format!("requests-{v}.csv"))).unwrap();
@@ -174,8 +224,16 @@ fn out_dir_gets_every_file_and_no_temporaries() {
         assert_eq!(rows as u64, finished, "variant {v}");
         let ts = std::fs::read_to_string(out.join(format!("timeseries-{v}.csv"))).unwrap();
         let header = ts.lines().next().unwrap();
-        assert!(header.starts_with("t_s,arrivals,completions,failures,rejected_429,timed_out_408,in_flight"), "{header}");
-        assert!(header.contains("std_tokens_per_min") && header.contains("std_utilization"), "{header}");
+        assert!(
+            header.starts_with(
+                "t_s,arrivals,completions,failures,rejected_429,timed_out_408,in_flight"
+            ),
+            "{header}"
+        );
+        assert!(
+            header.contains("std_tokens_per_min") && header.contains("std_utilization"),
+            "{header}"
+        );
         // 10 minutes at 60 s plus the drain: at least ten rows.
         assert!(ts.lines().count() > 10, "{ts}");
     }
@@ -185,16 +243,47 @@ fn out_dir_gets_every_file_and_no_temporaries() {
 fn set_and_seed_change_the_run() {
     let dir = tempdir();
     let f = scenario_file(&dir, "s.toml", SMALL);
-    let base = stdout(&spillway(&["run", &f, "--format", "json", "-q", "--variant", "a"]));
-    let seeded = stdout(&spillway(&["run", &f, "--format", "json", "-q", "--variant", "a", "--seed", "8"]));
-    let set = stdout(&spillway(&["run", &f, "--format", "json", "-q", "--variant", "a", "--set", "workload.rate_per_min=60"]));
+    let base = stdout(&spillway(&[
+        "run",
+        &f,
+        "--format",
+        "json",
+        "-q",
+        "--variant",
+        "a",
+    ]));
+    let seeded = stdout(&spillway(&[
+        "run",
+        &f,
+        "--format",
+        "json",
+        "-q",
+        "--variant",
+        "a",
+        "--seed",
+        "8",
+    ]));
+    let set = stdout(&spillway(&[
+        "run",
+        &f,
+        "--format",
+        "json",
+        "-q",
+        "--variant",
+        "a",
+        "--set",
+        "workload.rate_per_min=60",
+    ]));
     let sent = |s: &str| -> u64 {
         let v: serde_json::Value = serde_json::from_str(s).unwrap();
         v["variants"][0]["requests"]["sent"].as_u64().unwrap()
     };
     assert_ne!(base, seeded);
     assert!(seeded.contains("\"seed\": 8"));
-    assert!(sent(&set) > sent(&base) * 3 / 2, "doubling the rate roughly doubles requests");
+    assert!(
+        sent(&set) > sent(&base) * 3 / 2,
+        "doubling the rate roughly doubles requests"
+    );
 }
 
 #[test]
@@ -228,15 +317,47 @@ fn unknown_key_names_line_and_column() {
 fn bad_values_name_the_key_and_what_is_allowed() {
     let dir = tempdir();
     let cases: &[(&str, &str, &[&str])] = &[
-        ("duration = \"10m\"", "duration = \"ten minutes\"", &["scenario.duration", "250ms"]),
-        ("kind = \"standard\"", "kind = \"serverless\"", &["deployment.std.kind", "standard, provisioned"]),
-        ("arrival = \"poisson\"", "arrival = \"bursty\"", &["workload.arrival", "closed, poisson, constant"]),
-        ("dist = \"lognormal\", mean = 300, cv = 0.8", "dist = \"lognormal\", mean = 300", &["completion_tokens", "'cv'"]),
-        ("tpm = 200_000\n\n[workload]", "tpm = 250_000\n\n[workload]", &["pool.p.tpm", "over-allocated", "'std'"]),
-        ("pool = \"p\"", "pool = \"q\"", &["deployment.std.pool", "unknown pool 'q'"]),
-        ("rate_per_min = 30", "rate_per_min = -3", &["workload.rate_per_min", ">= 0"]),
+        (
+            "duration = \"10m\"",
+            "duration = \"ten minutes\"",
+            &["scenario.duration", "250ms"],
+        ),
+        (
+            "kind = \"standard\"",
+            "kind = \"serverless\"",
+            &["deployment.std.kind", "standard, provisioned"],
+        ),
+        (
+            "arrival = \"poisson\"",
+            "arrival = \"bursty\"",
+            &["workload.arrival", "closed, poisson, constant"],
+        ),
+        (
+            "dist = \"lognormal\", mean = 300, cv = 0.8",
+            "dist = \"lognormal\", mean = 300",
+            &["completion_tokens", "'cv'"],
+        ),
+        (
+            "tpm = 200_000\n\n[workload]",
+            "tpm = 250_000\n\n[workload]",
+            &["pool.p.tpm", "over-allocated", "'std'"],
+        ),
+        (
+            "pool = \"p\"",
+            "pool = \"q\"",
+            &["deployment.std.pool", "unknown pool 'q'"],
+        ),
+        (
+            "rate_per_min = 30",
+            "rate_per_min = -3",
+            &["workload.rate_per_min", ">= 0"],
+        ),
         ("name = \"b\"", "name = \"a\"", &["duplicate variant name"]),
-        ("\"deployment.std.tpm\" = 20_000", "\"deployment.nope.tpm\" = 20_000", &["variant 'b'", "no entry named 'nope'", "std"]),
+        (
+            "\"deployment.std.tpm\" = 20_000",
+            "\"deployment.nope.tpm\" = 20_000",
+            &["variant 'b'", "no entry named 'nope'", "std"],
+        ),
     ];
     for (i, (from, to, needles)) in cases.iter().enumerate() {
         assert!(SMALL.contains(from), "case {i}: {from}");
@@ -244,8 +365,14 @@ fn bad_values_name_the_key_and_what_is_allowed() {
         assert_bad(&spillway(&["validate", &f]), needles);
         // run reports the same and writes nothing.
         let out = dir.join(format!("out{i}"));
-        assert_bad(&spillway(&["run", &f, "--out", out.to_str().unwrap()]), needles);
-        assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(), "case {i}: no output on bad input");
+        assert_bad(
+            &spillway(&["run", &f, "--out", out.to_str().unwrap()]),
+            needles,
+        );
+        assert!(
+            !out.exists() || std::fs::read_dir(&out).unwrap().next().is_none(),
+            "case {i}: no output on bad input"
+        );
     }
 }
 
@@ -253,10 +380,19 @@ fn bad_values_name_the_key_and_what_is_allowed() {
 fn bad_flags_and_files_exit_2() {
     let dir = tempdir();
     let f = scenario_file(&dir, "s.toml", SMALL);
-    assert_bad(&spillway(&["run", "/nonexistent/x.toml"]), &["/nonexistent/x.toml"]);
+    assert_bad(
+        &spillway(&["run", "/nonexistent/x.toml"]),
+        &["/nonexistent/x.toml"],
+    );
     assert_bad(&spillway(&["run", &f, "--set", "novalue"]), &["KEY=VALUE"]);
-    assert_bad(&spillway(&["run", &f, "--variant", "zzz"]), &["'zzz'", "a, b"]);
-    assert_bad(&spillway(&["run", &f, "--set", "client.timeout=soon"]), &["key 'client.timeout'", "soon", "250ms"]);
+    assert_bad(
+        &spillway(&["run", &f, "--variant", "zzz"]),
+        &["'zzz'", "a, b"],
+    );
+    assert_bad(
+        &spillway(&["run", &f, "--set", "client.timeout=soon"]),
+        &["key 'client.timeout'", "soon", "250ms"],
+    );
     assert_bad(&spillway(&["run", &f, "--format", "xml"]), &["xml"]);
     let garbage = scenario_file(&dir, "garbage.toml", "[scenario\nname = 1");
     assert_bad(&spillway(&["validate", &garbage]), &["garbage.toml:1:"]);
@@ -267,10 +403,21 @@ fn help_explains_the_commands() {
     let o = spillway(&["--help"]);
     assert!(o.status.success());
     let out = stdout(&o);
-    assert!(out.contains("run") && out.contains("validate") && out.contains("Exit codes"), "{out}");
+    assert!(
+        out.contains("run") && out.contains("validate") && out.contains("Exit codes"),
+        "{out}"
+    );
     let o = spillway(&["run", "--help"]);
     let out = stdout(&o);
-    for flag in ["--seed", "--set", "--variant", "--format", "--out", "--requests-csv", "--jobs"] {
+    for flag in [
+        "--seed",
+        "--set",
+        "--variant",
+        "--format",
+        "--out",
+        "--requests-csv",
+        "--jobs",
+    ] {
         assert!(out.contains(flag), "run --help lacks {flag}");
     }
 }
@@ -279,7 +426,11 @@ fn help_explains_the_commands() {
 pub fn tempdir() -> std::path::PathBuf {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!("spillway-it-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
+    let d = std::env::temp_dir().join(format!(
+        "spillway-it-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d

@@ -12,8 +12,13 @@ use crate::{root, scenario_path};
 fn summary_json(path: &str, threads: usize) -> String {
     let set = spillway::scenario::load(path, &[], None).unwrap();
     let chosen = runner::select(&set, &[]).unwrap();
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
-    let runs = pool.install(|| runner::run_variants(&chosen, |_| Ok(None))).unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let runs = pool
+        .install(|| runner::run_variants(&chosen, |_| Ok(None)))
+        .unwrap();
     spillway::output::json::Json.render(&runner::summary(&set, &runs))
 }
 
@@ -68,7 +73,8 @@ set = { "client.max_retries" = 5, "workload.class.c.max_tokens" = 4000 }
     struct Collect(Vec<(u64, u32, u32, u32)>);
     impl spillway::engine::RequestSink for Collect {
         fn record(&mut self, r: &spillway::engine::RequestRecord) {
-            self.0.push((r.session, r.step, r.prompt_tokens, r.wanted_tokens));
+            self.0
+                .push((r.session, r.step, r.prompt_tokens, r.wanted_tokens));
         }
     }
     let mut x = Collect::default();
@@ -85,14 +91,19 @@ fn diff_dirs(expected: &Path, actual: &Path) -> Vec<String> {
     let mut problems = Vec::new();
     let names = |d: &Path| -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(d)
-            .map(|r| r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+            .map(|r| {
+                r.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         v.sort();
         v
     };
     let (e, a) = (names(expected), names(actual));
     if e != a {
-        problems.push(format!("file lists differ: committed {e:?}, regenerated {a:?}"));
+        problems.push(format!(
+            "file lists differ: committed {e:?}, regenerated {a:?}"
+        ));
     }
     for n in e.iter().filter(|n| a.contains(n)) {
         if std::fs::read(expected.join(n)).unwrap() != std::fs::read(actual.join(n)).unwrap() {
@@ -112,7 +123,15 @@ fn golden_results_match() {
     for name in ["foundry-parallel-load", "timeouts-to-triumph"] {
         let out = tmp.join(name);
         let o = Command::new(env!("CARGO_BIN_EXE_spillway"))
-            .args(["run", &scenario_path(&format!("{name}.toml")), "--out", out.to_str().unwrap(), "--quiet", "--jobs", "2"])
+            .args([
+                "run",
+                &scenario_path(&format!("{name}.toml")),
+                "--out",
+                out.to_str().unwrap(),
+                "--quiet",
+                "--jobs",
+                "2",
+            ])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

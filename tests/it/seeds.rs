@@ -12,7 +12,8 @@ fn summary(name: &str) -> Value {
     let set = spillway::scenario::load(&scenario_path(name), &[], None).unwrap();
     let chosen = runner::select(&set, &[]).unwrap();
     let runs = runner::run_variants(&chosen, |_| Ok(None)).unwrap();
-    serde_json::from_str(&spillway::output::json::Json.render(&runner::summary(&set, &runs))).unwrap()
+    serde_json::from_str(&spillway::output::json::Json.render(&runner::summary(&set, &runs)))
+        .unwrap()
 }
 
 fn variant<'a>(s: &'a Value, name: &str) -> &'a Value {
@@ -25,13 +26,21 @@ fn variant<'a>(s: &'a Value, name: &str) -> &'a Value {
 }
 
 fn f(v: &Value, path: &[&str]) -> f64 {
-    path.iter().fold(v, |v, k| &v[*k]).as_f64().unwrap_or_else(|| panic!("{path:?} missing"))
+    path.iter()
+        .fold(v, |v, k| &v[*k])
+        .as_f64()
+        .unwrap_or_else(|| panic!("{path:?} missing"))
 }
 
 #[test]
 fn foundry_parallel_load_reproduces_the_seed() {
     let s = summary("foundry-parallel-load.toml");
-    let names: Vec<&str> = s["variants"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = s["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
     assert_eq!(
         names,
         [
@@ -52,13 +61,22 @@ fn foundry_parallel_load_reproduces_the_seed() {
     let four = p50("4-users");
     let three_dep = p50("4-users-3-deployments");
     let three_sub = p50("4-users-3-subscriptions");
-    assert!((50.0..=70.0).contains(&one), "1-user median session {one:.1} s, seed says 50-70 s");
-    assert!((200.0..=300.0).contains(&four), "4-users median session {four:.1} s, seed says 200-300 s");
+    assert!(
+        (50.0..=70.0).contains(&one),
+        "1-user median session {one:.1} s, seed says 50-70 s"
+    );
+    assert!(
+        (200.0..=300.0).contains(&four),
+        "4-users median session {four:.1} s, seed says 200-300 s"
+    );
     assert!(
         (three_dep / four - 1.0).abs() <= 0.15,
         "3 deployments in one subscription {three_dep:.1} s vs {four:.1} s: must be within 15%"
     );
-    assert!(three_sub <= 0.45 * four, "3 subscriptions {three_sub:.1} s vs {four:.1} s: must be at most 0.45x");
+    assert!(
+        three_sub <= 0.45 * four,
+        "3 subscriptions {three_sub:.1} s vs {four:.1} s: must be at most 0.45x"
+    );
     // More users on the same quota only get slower.
     assert!(p50("10-users") > four, "10 users slower than 4");
     // Every 4-user variant with more quota beats the single subscription.
@@ -72,24 +90,46 @@ fn timeouts_to_triumph_reproduces_the_seed() {
     let s = summary("timeouts-to-triumph.toml");
     let fail_408_429 = |name: &str| {
         let v = variant(&s, name);
-        (f(v, &["requests", "rate_limited"]) + f(v, &["requests", "timed_out"])) / f(v, &["requests", "sent"])
+        (f(v, &["requests", "rate_limited"]) + f(v, &["requests", "timed_out"]))
+            / f(v, &["requests", "sent"])
     };
     let base = fail_408_429("baseline");
     let fixed = fail_408_429("token-cap-streaming-spillover");
-    assert!(base > 0.01, "baseline 408/429 failures {:.3}% must exceed 1%", base * 100.0);
-    assert!(fixed < 0.001, "with cap, streaming and spillover {:.3}% must be below 0.1%", fixed * 100.0);
+    assert!(
+        base > 0.01,
+        "baseline 408/429 failures {:.3}% must exceed 1%",
+        base * 100.0
+    );
+    assert!(
+        fixed < 0.001,
+        "with cap, streaming and spillover {:.3}% must be below 0.1%",
+        fixed * 100.0
+    );
     // The baseline's 408s come from the completion window, on the PTU deployment.
     let b = variant(&s, "baseline");
-    assert!(b["deployments"][0]["timed_out_408"].as_u64().unwrap() > 0, "baseline 408s on the PTU deployment");
+    assert!(
+        b["deployments"][0]["timed_out_408"].as_u64().unwrap() > 0,
+        "baseline 408s on the PTU deployment"
+    );
     // Tokens per request fall sharply with the cap (the seed reports 60%): we require 30%.
     let generated = |name: &str| f(variant(&s, name), &["tokens", "generated_per_request"]);
     let cut = 1.0 - generated("token-cap") / generated("baseline");
-    assert!(cut >= 0.30, "tokens generated per request fell {:.0}%", cut * 100.0);
+    assert!(
+        cut >= 0.30,
+        "tokens generated per request fell {:.0}%",
+        cut * 100.0
+    );
     // The cap truncates answers: a quality cost that is counted.
     assert!(f(variant(&s, "token-cap"), &["requests", "truncated"]) > 0.0);
     // Spillover is counted and billed.
     let sp = variant(&s, "token-cap-streaming-spillover");
-    assert!(f(sp, &["requests", "spilled"]) > 0.0, "spilled requests are counted");
-    assert!(f(sp, &["cost_usd", "spilled_tokens"]) > 0.0, "spilled requests are billed per token");
+    assert!(
+        f(sp, &["requests", "spilled"]) > 0.0,
+        "spilled requests are counted"
+    );
+    assert!(
+        f(sp, &["cost_usd", "spilled_tokens"]) > 0.0,
+        "spilled requests are billed per token"
+    );
     assert!(sp["deployments"][1]["spilled_in"].as_u64().unwrap() > 0);
 }
