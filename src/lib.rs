@@ -1,4 +1,108 @@
-//! Spillway placeholder; crate docs are written with the engine.
+//! # Spillway
+//!
+//! A deterministic discrete-event simulator of hosted-LLM API capacity: Azure OpenAI standard
+//! (pay-as-you-go) deployments admitted by rolling TPM/RPM windows drawn from quota pools,
+//! provisioned (PTU) deployments admitted by a utilization leaky bucket, spillover between them,
+//! the client SDK's timeouts and retries, and a router that spreads calls over deployments.
+//! It answers "what happens to my users under load, and which fix helps?" in seconds.
+//!
+//! ## A first run
+//!
+//! A scenario is a TOML file (reference: `docs/scenario.md`). Load it, run its variants, and
+//! read the summary:
+//!
+//! ```
+//! use spillway::{runner, scenario};
+//!
+//! let text = r#"
+//! [scenario]
+//! name = "hello"
+//! duration = "10m"
+//!
+//! [[pool]]
+//! name = "sub-a"
+//! subscription = "a"
+//! region = "swedencentral"
+//! model = "gpt-4o-mini"
+//! tpm = 100_000
+//!
+//! [[deployment]]
+//! name = "chat"
+//! kind = "standard"
+//! model = "gpt-4o-mini"
+//! pool = "sub-a"
+//! tpm = 100_000
+//!
+//! [workload]
+//! arrival = "poisson"
+//! rate_per_min = 40
+//!
+//! [[workload.class]]
+//! name = "chat"
+//! prompt_tokens = { dist = "normal", mean = 1500, sd = 300 }
+//! completion_tokens = { dist = "lognormal", mean = 300, cv = 0.8 }
+//!
+//! [[variant]]
+//! name = "as-is"
+//!
+//! [[variant]]
+//! name = "cap-500"
+//! set = { "workload.class.chat.max_tokens" = 500 }
+//! "#;
+//!
+//! let set = scenario::parse(text, "hello.toml", &[], None)?;
+//! let chosen = runner::select(&set, &[])?;
+//! let runs = runner::run_variants(&chosen, |_| Ok(None))?;
+//! let summary = runner::summary(&set, &runs);
+//!
+//! let as_is = &summary.variants[0];
+//! let capped = &summary.variants[1];
+//! // 40 calls/min x ~2,150 tokens charged (prompt + the 648-token default estimate when
+//! // max_tokens is unset) is ~86K TPM: near the quota, so bursts are throttled. A cap of 500
+//! // makes each call's charge smaller than that default, so no more calls are rejected.
+//! assert!(as_is.requests.sent > 300);
+//! assert!(capped.deployments[0].rejected_429 <= as_is.deployments[0].rejected_429);
+//! // Both variants saw exactly the same sessions (common random numbers).
+//! assert_eq!(as_is.requests.sent, capped.requests.sent);
+//! # Ok::<(), spillway::error::Error>(())
+//! ```
+//!
+//! ## How a run works
+//!
+//! - [`scenario`] turns the file into checked, typed [`scenario::Scenario`]s, one per
+//!   variant (raw serde structs → `validate()`; errors name file, line, column, variant, key).
+//! - [`engine`] runs one variant: an event heap keyed by `(time, sequence)` over integer
+//!   [`time::SimTime`], sessions in a slab, lazy cancellation by attempt ids.
+//! - [`deployment`] holds the admission models ([`deployment::RollingWindow`],
+//!   [`deployment::LeakyBucket`]) and the decode model ([`deployment::ProcessorSharing`]:
+//!   processor sharing with a load-dependent speed in O(log n) per event).
+//! - [`metrics`] counts and builds the `spillway.summary/v1` document; [`output`] renders it
+//!   (table, JSON, Markdown, CSV), writing files atomically.
+//! - [`runner`] runs variants in parallel with rayon and collects them in file order.
+//!
+//! ## The determinism contract
+//!
+//! Same scenario, same seed, same `--set` overrides ⇒ byte-identical outputs, run to run, on
+//! any machine, and for any number of threads:
+//!
+//! - time is an integer number of microseconds; ties are broken by insertion order;
+//! - every random draw comes from a named PCG-64 stream keyed by (seed, purpose, index)
+//!   ([`rng`]); session *k* draws its tokens from its own stream, so every variant sees the
+//!   same sessions;
+//! - one run is single-threaded; parallel runs are collected by index;
+//! - no hash-map iteration order reaches an output; nothing in a summary depends on wall time.
+//!
+//! ```
+//! # use spillway::{runner, scenario, output::{Exporter, json::Json}};
+//! # let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/timeouts-to-triumph.toml")).unwrap();
+//! let set = scenario::parse(&text, "timeouts-to-triumph.toml", &[], None)?;
+//! let chosen = runner::select(&set, &["baseline".to_string()])?;
+//! let once = Json.render(&runner::summary(&set, &runner::run_variants(&chosen, |_| Ok(None))?));
+//! let twice = Json.render(&runner::summary(&set, &runner::run_variants(&chosen, |_| Ok(None))?));
+//! assert_eq!(once, twice);
+//! # Ok::<(), spillway::error::Error>(())
+//! ```
+
 pub mod cli;
 pub mod deployment;
 pub mod dist;
