@@ -202,6 +202,8 @@ impl Session {
 }
 
 struct DepState {
+    /// Whether decode speed is independent of concurrency (see `admitted`).
+    flat: bool,
     tokens: Option<RollingWindow>,
     requests: Option<RollingWindow>,
     bucket: Option<LeakyBucket>,
@@ -300,6 +302,7 @@ impl<'a> Engine<'a> {
                     ),
                 };
                 DepState {
+                    flat: crate::scenario::is_flat(&d.serving.speed_table),
                     tokens,
                     requests,
                     bucket,
@@ -365,13 +368,17 @@ impl<'a> Engine<'a> {
                 cut = true;
                 break;
             }
+            // Stale events (cancelled lazily) are dropped before they can move the clock, so
+            // nothing measured depends on how many of them were scheduled.
+            if !self.is_live(ev) {
+                continue;
+            }
             if let Some(a) = self.audit.as_deref_mut() {
                 a.event(t);
             }
             self.advance_clock(t);
-            if self.handle(ev) {
-                self.m.events += 1;
-            }
+            self.handle(ev);
+            self.m.events += 1;
         }
         let stop = if cut { end } else { self.now };
         self.advance_clock(stop);
@@ -432,17 +439,39 @@ impl<'a> Engine<'a> {
         });
     }
 
-    fn handle(&mut self, ev: Ev) -> bool {
+    /// Whether an event still has something to do (lazy cancellation: attempt ids, session
+    /// keys and decode generations that no longer match mean it was superseded).
+    fn is_live(&self, ev: Ev) -> bool {
+        match ev {
+            Ev::Arrival | Ev::UserStart { .. } => !self
+                .sc
+                .workload
+                .max_sessions
+                .is_some_and(|m| self.sessions_begun >= m),
+            Ev::StepStart { slot, session } | Ev::Retry { slot, session } => {
+                self.waiting(slot, session)
+            }
+            Ev::PrefillDone { slot, attempt } => {
+                let s = &self.sessions[slot as usize];
+                s.attempt == attempt && s.phase == Phase::Prefill
+            }
+            Ev::DecodeDone { dep, generation } => self.deps[dep as usize].decode_gen == generation,
+            Ev::Deadline { slot, attempt } => {
+                let s = &self.sessions[slot as usize];
+                // A streaming client's timeout bounds the wait for the first token only.
+                s.alive
+                    && s.attempt == attempt
+                    && s.phase != Phase::Idle
+                    && !(s.phase == Phase::Decoding
+                        && self.sc.workload.classes[s.class as usize].streaming)
+            }
+        }
+    }
+
+    /// Handles a live event.
+    fn handle(&mut self, ev: Ev) {
         match ev {
             Ev::Arrival => {
-                if self
-                    .sc
-                    .workload
-                    .max_sessions
-                    .is_some_and(|m| self.sessions_begun >= m)
-                {
-                    return false;
-                }
                 let key = self.sessions_begun;
                 self.begin_session(key, OPEN_LOOP);
                 if let Some(t) = self.next_arrival(self.now)
@@ -450,49 +479,17 @@ impl<'a> Engine<'a> {
                 {
                     self.queue.push(t, Ev::Arrival);
                 }
-                true
             }
             Ev::UserStart { user } => {
-                if self
-                    .sc
-                    .workload
-                    .max_sessions
-                    .is_some_and(|m| self.sessions_begun >= m)
-                {
-                    return false;
-                }
                 let n = self.user_sessions[user as usize];
                 self.user_sessions[user as usize] += 1;
                 self.begin_session(((user as u64 + 1) << 32) | n as u64, user);
-                true
             }
-            Ev::StepStart { slot, session } => {
-                if !self.waiting(slot, session) {
-                    return false;
-                }
-                self.start_request(slot);
-                true
-            }
-            Ev::Retry { slot, session } => {
-                if !self.waiting(slot, session) {
-                    return false;
-                }
-                self.send(slot);
-                true
-            }
-            Ev::PrefillDone { slot, attempt } => {
-                let s = &self.sessions[slot as usize];
-                if s.attempt != attempt || s.phase != Phase::Prefill {
-                    return false;
-                }
-                self.start_decode(slot);
-                true
-            }
-            Ev::DecodeDone { dep, generation } => {
+            Ev::StepStart { slot, .. } => self.start_request(slot),
+            Ev::Retry { slot, .. } => self.send(slot),
+            Ev::PrefillDone { slot, .. } => self.start_decode(slot),
+            Ev::DecodeDone { dep, .. } => {
                 let d = dep as usize;
-                if self.deps[d].decode_gen != generation {
-                    return false;
-                }
                 self.deps[d].decode_at = SimTime::MAX;
                 let serving = &self.sc.deployments[d].serving;
                 self.deps[d]
@@ -509,18 +506,9 @@ impl<'a> Engine<'a> {
                     }
                 }
                 self.reschedule_decode(d);
-                true
             }
-            Ev::Deadline { slot, attempt } => {
+            Ev::Deadline { slot, .. } => {
                 let s = &self.sessions[slot as usize];
-                if s.attempt != attempt || s.phase == Phase::Idle || !s.alive {
-                    return false;
-                }
-                let streaming = self.sc.workload.classes[s.class as usize].streaming;
-                if streaming && s.phase == Phase::Decoding {
-                    // A streaming client's timeout bounds the wait for the first token only.
-                    return false;
-                }
                 let status = if s.deadline_is_server {
                     408
                 } else {
@@ -534,7 +522,6 @@ impl<'a> Engine<'a> {
                     self.interval.timed_out_408 += 1;
                 }
                 self.attempt_failed(slot, status, None);
-                true
             }
         }
     }
@@ -777,10 +764,31 @@ impl<'a> Engine<'a> {
             _ => (client, false),
         };
         s.deadline_is_server = is_server;
-        self.queue
-            .push(deadline, Ev::Deadline { slot, attempt: id });
         let st = &mut self.deps[d];
-        if dep.max_concurrency.is_some_and(|cap| st.busy >= cap) {
+        let queued = dep.max_concurrency.is_some_and(|cap| st.busy >= cap);
+        // Most deadlines never fire. When the attempt starts at once and its speed does not
+        // depend on concurrency, its first token and its end are known now; a deadline that
+        // falls safely after them would only be a stale event, so it is not scheduled.
+        let needed = queued
+            || !st.flat
+            || deadline <= {
+                let serving = &dep.serving;
+                let class = &self.sc.workload.classes[s.class as usize];
+                let first = now + prefill_time(serving, s.prompt);
+                let ends = if streaming {
+                    first
+                } else {
+                    let tokens = s.want.min(class.max_tokens.unwrap_or(u32::MAX));
+                    let rate = serving.decode_tokens_per_s
+                        * speed_multiplier(serving.decode_variation_cv, s.speed_z);
+                    first + SimTime::from_secs_f64(tokens as f64 / rate)
+                };
+                ends + SimTime::MS
+            };
+        if needed {
+            self.queue.push(deadline, Ev::Deadline { slot, attempt: id });
+        }
+        if queued {
             s.phase = Phase::Queued;
             st.queue.push_back((slot, id));
         } else {
@@ -794,8 +802,7 @@ impl<'a> Engine<'a> {
         let serving = &self.sc.deployments[d].serving;
         self.deps[d].busy += 1;
         s.phase = Phase::Prefill;
-        let dt = serving.ttft_base
-            + SimTime::from_secs_f64(s.prompt as f64 / serving.prefill_tokens_per_s);
+        let dt = prefill_time(serving, s.prompt);
         self.queue.push(
             self.now + dt,
             Ev::PrefillDone {
@@ -1089,6 +1096,12 @@ impl<'a> Engine<'a> {
 fn is_decoding(sessions: &[Session], attempt: u64, slot: u32) -> bool {
     let s = &sessions[slot as usize];
     s.alive && s.attempt == attempt && s.phase == Phase::Decoding
+}
+
+/// Time to first token once an attempt holds a slot: fixed latency plus prompt processing.
+#[inline]
+fn prefill_time(serving: &crate::scenario::Serving, prompt: u32) -> SimTime {
+    serving.ttft_base + SimTime::from_secs_f64(prompt as f64 / serving.prefill_tokens_per_s)
 }
 
 /// Retry-After as the service sends it: whole milliseconds, rounded up.

@@ -101,10 +101,16 @@ pub struct Serving {
     pub speed_table: Vec<f64>,
 }
 
+/// Whether a speed table leaves every request at its solo speed whatever the concurrency.
+pub fn is_flat(speed_table: &[f64]) -> bool {
+    speed_table.iter().all(|&f| f == 1.0)
+}
+
 impl Serving {
     /// Speed multiplier with `n` requests decoding at once.
     #[inline]
     pub fn speed_factor(&self, n: usize) -> f64 {
+        debug_assert!(!self.speed_table.is_empty());
         let i = n.min(self.speed_table.len() - 1);
         self.speed_table[i]
     }
