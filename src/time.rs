@@ -42,12 +42,13 @@ impl SimTime {
         if s.is_nan() || s <= 0.0 {
             return SimTime::ZERO;
         }
-        let us = (s * 1e6).ceil();
+        let us = s * 1e6;
         if us >= u64::MAX as f64 {
-            SimTime::MAX
-        } else {
-            SimTime(us as u64)
+            return SimTime::MAX;
         }
+        // Round up without a libm call (hot path): truncate, then add one if anything was cut.
+        let t = us as u64;
+        SimTime(if (t as f64) < us { t + 1 } else { t })
     }
     /// Microseconds.
     pub const fn as_micros(self) -> u64 {

@@ -204,6 +204,8 @@ impl Session {
 struct DepState {
     /// Whether decode speed is independent of concurrency (see `admitted`).
     flat: bool,
+    /// Per-request decode speed variation, with its constants computed once.
+    speed_variation: SpeedVariation,
     tokens: Option<RollingWindow>,
     requests: Option<RollingWindow>,
     bucket: Option<LeakyBucket>,
@@ -303,6 +305,7 @@ impl<'a> Engine<'a> {
                 };
                 DepState {
                     flat: crate::scenario::is_flat(&d.serving.speed_table),
+                    speed_variation: SpeedVariation::new(d.serving.decode_variation_cv),
                     tokens,
                     requests,
                     bucket,
@@ -765,6 +768,7 @@ impl<'a> Engine<'a> {
         };
         s.deadline_is_server = is_server;
         let st = &mut self.deps[d];
+        s.rate = dep.serving.decode_tokens_per_s * st.speed_variation.multiplier(s.speed_z);
         let queued = dep.max_concurrency.is_some_and(|cap| st.busy >= cap);
         // Most deadlines never fire. When the attempt starts at once and its speed does not
         // depend on concurrency, its first token and its end are known now; a deadline that
@@ -779,9 +783,7 @@ impl<'a> Engine<'a> {
                     first
                 } else {
                     let tokens = s.want.min(class.max_tokens.unwrap_or(u32::MAX));
-                    let rate = serving.decode_tokens_per_s
-                        * speed_multiplier(serving.decode_variation_cv, s.speed_z);
-                    first + SimTime::from_secs_f64(tokens as f64 / rate)
+                    first + SimTime::from_secs_f64(tokens as f64 / s.rate)
                 };
                 ends + SimTime::MS
             };
@@ -819,8 +821,6 @@ impl<'a> Engine<'a> {
         let class = &self.sc.workload.classes[s.class as usize];
         s.first_token = self.now;
         s.tokens = s.want.min(class.max_tokens.unwrap_or(u32::MAX));
-        s.rate =
-            serving.decode_tokens_per_s * speed_multiplier(serving.decode_variation_cv, s.speed_z);
         s.phase = Phase::Decoding;
         let work = s.tokens as f64 / s.rate;
         s.v_start = self.deps[d]
@@ -1118,14 +1118,37 @@ pub fn backoff(initial: SimTime, max: SimTime, jitter: f64, n: u32, u: f64) -> S
     SimTime::from_secs_f64(capped * (1.0 - jitter * u))
 }
 
-/// Per-request decode speed multiplier: lognormal with mean 1 and the given coefficient of
-/// variation, from a standard normal draw `z`.
-pub fn speed_multiplier(cv: f64, z: f64) -> f64 {
-    if cv <= 0.0 {
-        return 1.0;
+/// Per-request decode speed multiplier: lognormal with mean 1 and a given coefficient of
+/// variation, applied to a standard normal draw `z`.
+#[derive(Clone, Copy, Debug)]
+pub struct SpeedVariation {
+    sigma: f64,
+    half_variance: f64,
+}
+
+impl SpeedVariation {
+    /// For coefficient of variation `cv` (0 = every request at the median speed).
+    pub fn new(cv: f64) -> Self {
+        let s2 = if cv > 0.0 { (1.0 + cv * cv).ln() } else { 0.0 };
+        SpeedVariation {
+            sigma: s2.sqrt(),
+            half_variance: s2 / 2.0,
+        }
     }
-    let s2 = (1.0 + cv * cv).ln();
-    (s2.sqrt() * z - s2 / 2.0).exp()
+
+    /// `exp(sigma z - sigma^2 / 2)`: mean 1 over standard normal `z`.
+    #[inline]
+    pub fn multiplier(&self, z: f64) -> f64 {
+        if self.sigma == 0.0 {
+            return 1.0;
+        }
+        (self.sigma * z - self.half_variance).exp()
+    }
+}
+
+/// [`SpeedVariation::multiplier`] for a one-off `cv`.
+pub fn speed_multiplier(cv: f64, z: f64) -> f64 {
+    SpeedVariation::new(cv).multiplier(z)
 }
 
 #[cfg(test)]

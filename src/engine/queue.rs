@@ -7,14 +7,14 @@ use std::collections::BinaryHeap;
 use crate::time::SimTime;
 
 struct Item<E> {
-    time: SimTime,
-    seq: u64,
+    /// `time << 64 | seq`: one integer comparison orders by time, then by insertion.
+    key: u128,
     event: E,
 }
 
 impl<E> PartialEq for Item<E> {
     fn eq(&self, o: &Self) -> bool {
-        self.time == o.time && self.seq == o.seq
+        self.key == o.key
     }
 }
 impl<E> Eq for Item<E> {}
@@ -26,7 +26,7 @@ impl<E> PartialOrd for Item<E> {
 impl<E> Ord for Item<E> {
     // Reversed for a min-heap.
     fn cmp(&self, o: &Self) -> Ordering {
-        o.time.cmp(&self.time).then(o.seq.cmp(&self.seq))
+        o.key.cmp(&self.key)
     }
 }
 
@@ -51,8 +51,7 @@ impl<E> EventQueue<E> {
     pub fn push(&mut self, time: SimTime, event: E) {
         self.seq += 1;
         self.heap.push(Item {
-            time,
-            seq: self.seq,
+            key: ((time.as_micros() as u128) << 64) | self.seq as u128,
             event,
         });
     }
@@ -60,7 +59,9 @@ impl<E> EventQueue<E> {
     /// The earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.heap.pop().map(|i| (i.time, i.event))
+        self.heap
+            .pop()
+            .map(|i| (SimTime::from_micros((i.key >> 64) as u64), i.event))
     }
 
     /// Events waiting.
