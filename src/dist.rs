@@ -2,21 +2,40 @@
 //!
 //! A scenario writes a distribution either as a bare number (a constant) or as a table with a
 //! `dist` key: `{ dist = "normal", mean = 9500, sd = 800 }`. [`RawDist`] is that table as
-//! written; [`Dist::from_raw`] checks it and turns it into a ready sampler. Every draw takes a
-//! fixed number of values from the generator for a given distribution, so streams stay aligned.
+//! written; [`Dist::from_raw`] checks it and turns it into a ready sampler. Some samplers
+//! (normal, exponential) take a variable number of values from the generator; common random
+//! numbers hold anyway because each session draws from its own stream in a fixed order.
 
 use rand::{Rng, RngExt};
 use rand_distr::{Distribution, Exp, LogNormal, Normal};
 use serde::Deserialize;
 
 /// A distribution as written in the scenario file.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-#[serde(untagged)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum RawDist {
     /// A bare number: a constant.
     Constant(f64),
     /// A table with a `dist` key.
     Table(RawDistTable),
+}
+
+impl<'de> Deserialize<'de> for RawDist {
+    // Not `untagged`: serde's untagged errors say only "did not match any variant"; this
+    // names the unknown key or the wrong type.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        match toml::Value::deserialize(d)? {
+            toml::Value::Integer(i) => Ok(RawDist::Constant(i as f64)),
+            toml::Value::Float(f) => Ok(RawDist::Constant(f)),
+            t @ toml::Value::Table(_) => RawDistTable::deserialize(t)
+                .map(RawDist::Table)
+                .map_err(|e| D::Error::custom(e.message())),
+            other => Err(D::Error::custom(format!(
+                "expected a number or a table such as {{ dist = \"normal\", mean = 500, sd = 100 }}, found {}",
+                other.type_str()
+            ))),
+        }
+    }
 }
 
 /// The table form of a distribution. Which keys apply depends on `dist`.

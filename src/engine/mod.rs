@@ -359,7 +359,9 @@ impl<'a> Engine<'a> {
                 }
             }
             _ => {
-                if let Some(t) = self.next_arrival(SimTime::ZERO) {
+                if let Some(t) = self.next_arrival(SimTime::ZERO)
+                    && t < self.sc.duration
+                {
                     self.queue.push(t, Ev::Arrival);
                 }
             }
@@ -788,7 +790,8 @@ impl<'a> Engine<'a> {
                 ends + SimTime::MS
             };
         if needed {
-            self.queue.push(deadline, Ev::Deadline { slot, attempt: id });
+            self.queue
+                .push(deadline, Ev::Deadline { slot, attempt: id });
         }
         if queued {
             s.phase = Phase::Queued;

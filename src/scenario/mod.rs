@@ -92,7 +92,7 @@ pub struct Serving {
     pub ttft_base: SimTime,
     /// Prompt tokens processed per second before the first token.
     pub prefill_tokens_per_s: f64,
-    /// Median decode speed of one request alone on the deployment.
+    /// Mean decode speed (tokens/s) of one request alone on the deployment.
     pub decode_tokens_per_s: f64,
     /// Per-request speed variation: coefficient of variation of a lognormal multiplier.
     pub decode_variation_cv: f64,
@@ -364,6 +364,14 @@ pub fn parse(
         }
         out.push(build_variant(&base, Some((&name, vt)), file, sets, seed)?);
     }
+    if let Some(v) = out.iter().find(|v| v.seed != out[0].seed) {
+        return Err(Error::at_key(
+            file,
+            Some(&v.variant),
+            "scenario.seed",
+            "the seed is shared by all variants (common random numbers); set it in [scenario] or with --seed",
+        ));
+    }
     let first = &out[0];
     Ok(ScenarioSet {
         name: first.name.clone(),
@@ -384,22 +392,15 @@ fn build_variant(
     let mut doc = base.clone();
     let mut description = None;
     if let Some((_, vt)) = variant {
+        // Whole sections are replaced first, then `set` applies on top of them, whatever
+        // order the keys were written in.
         for (k, v) in vt {
             match k.as_str() {
-                "name" => {}
-                "description" => description = v.as_str().map(str::to_string),
-                "set" => {
-                    let Value::Table(pairs) = v else {
-                        return Err(err(
-                            "set",
-                            "must be a table of \"dotted.key\" = value".into(),
-                        ));
-                    };
-                    for (path, value) in pairs {
-                        overlay::set_path(&mut doc, path, value.clone())
-                            .map_err(|m| err(&format!("set.{path}"), m))?;
-                    }
-                }
+                "name" | "set" => {}
+                "description" => match v {
+                    Value::String(d) => description = Some(d.clone()),
+                    _ => return Err(err("description", "must be a string".into())),
+                },
                 section => {
                     const SECTIONS: &[&str] = &[
                         "scenario",
@@ -421,6 +422,18 @@ fn build_variant(
                     }
                     doc.insert(section.to_string(), v.clone());
                 }
+            }
+        }
+        if let Some(v) = vt.get("set") {
+            let Value::Table(pairs) = v else {
+                return Err(err(
+                    "set",
+                    "must be a table of \"dotted.key\" = value".into(),
+                ));
+            };
+            for (path, value) in pairs {
+                overlay::set_path(&mut doc, path, value.clone())
+                    .map_err(|m| err(&format!("set.{path}"), m))?;
             }
         }
     }
@@ -655,9 +668,15 @@ fn validate(
                     d.request_window.as_ref(),
                     "10s",
                 )?;
-                if token_window == SimTime::ZERO || request_window == SimTime::ZERO {
-                    return Err(c.err(format!("{key}.request_window"), "windows must be > 0"));
+                for (name, w) in [
+                    ("token_window", token_window),
+                    ("request_window", request_window),
+                ] {
+                    if w == SimTime::ZERO {
+                        return Err(c.err(format!("{key}.{name}"), "must be > 0"));
+                    }
                 }
+
                 (
                     DeploymentKind::Standard {
                         pool,
@@ -676,6 +695,11 @@ fn validate(
                 forbid("rpm", d.rpm.is_some(), "provisioned")?;
                 forbid("token_window", d.token_window.is_some(), "provisioned")?;
                 forbid("request_window", d.request_window.is_some(), "provisioned")?;
+                forbid(
+                    "count_rejected_requests",
+                    d.count_rejected_requests.is_some(),
+                    "provisioned",
+                )?;
                 let ptu = d.ptu.ok_or_else(|| {
                     c.err(format!("{key}.ptu"), "a provisioned deployment needs 'ptu'")
                 })?;
@@ -758,11 +782,14 @@ fn validate(
         }
         let completion_window = match d.completion_window.as_deref() {
             Some("none") => None,
-            other => Some(c.dur(
-                &format!("{key}.completion_window"),
-                other.map(str::to_string).as_ref(),
-                "60s",
-            )?),
+            other => {
+                let k = format!("{key}.completion_window");
+                let w = c.dur(&k, other.map(str::to_string).as_ref(), "60s")?;
+                if w == SimTime::ZERO {
+                    return Err(c.err(k, "must be > 0, or \"none\" for no window"));
+                }
+                Some(w)
+            }
         };
         deployments.push(Deployment {
             name: d.name.clone(),
@@ -808,6 +835,24 @@ fn validate(
             }
         }
     }
+    // A pool is one subscription x region x model x deployment type: two entries for the same
+    // one would double its quota.
+    for (i, p) in pools.iter().enumerate() {
+        if let Some(q) = pools[..i].iter().find(|q| {
+            q.subscription == p.subscription
+                && q.region == p.region
+                && q.model == p.model
+                && q.deployment_type == p.deployment_type
+        }) {
+            return Err(c.err(
+                format!("pool.{}", p.name),
+                format!(
+                    "pools '{}' and '{}' are the same quota (subscription '{}', region '{}', model '{}', type '{}'); quota is per subscription x region x model x deployment type",
+                    q.name, p.name, p.subscription, p.region, model_names[p.model], p.deployment_type
+                ),
+            ));
+        }
+    }
     // Pool allocation: shares may not exceed the pool.
     for (pi, p) in pools.iter().enumerate() {
         let members: Vec<&Deployment> = deployments
@@ -821,6 +866,25 @@ fn validate(
                 _ => 0,
             })
             .sum();
+        let rpm_total: u64 = members
+            .iter()
+            .map(|d| match d.kind {
+                DeploymentKind::Standard { rpm, .. } => rpm,
+                _ => 0,
+            })
+            .sum();
+        if rpm_total > p.rpm {
+            return Err(c.err(
+                format!("pool.{}.rpm", p.name),
+                format!(
+                    "pool '{}' is over-allocated: deployments {} take {} RPM but the pool has {} RPM",
+                    p.name,
+                    members.iter().map(|d| format!("'{}'", d.name)).collect::<Vec<_>>().join(", "),
+                    rpm_total,
+                    p.rpm
+                ),
+            ));
+        }
         if total > p.tpm {
             return Err(c.err(
                 format!("pool.{}.tpm", p.name),
@@ -917,10 +981,25 @@ fn validate(
                 .collect()
         })
         .collect();
+    if let Some(r) = routes.iter().find(|r| r.len() > 64) {
+        return Err(c.err(
+            "router.deployments",
+            format!(
+                "{} deployments serve one model; the router handles at most 64 per model",
+                r.len()
+            ),
+        ));
+    }
+    let failover_on = rr.failover_on.clone().unwrap_or_else(|| vec![429]);
+    for s in &failover_on {
+        if !(100..=599).contains(s) {
+            return Err(c.err("router.failover_on", format!("{s} is not an HTTP status")));
+        }
+    }
     let router = RouterSpec {
         policy,
         routes,
-        failover_on: rr.failover_on.clone().unwrap_or_else(|| vec![429]),
+        failover_on,
     };
 
     // Workload.
@@ -1116,4 +1195,130 @@ fn validate(
             class_cdf,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+[scenario]
+name = "t"
+duration = "10m"
+[[pool]]
+name = "p"
+subscription = "s"
+region = "r"
+model = "gpt-4o-mini"
+tpm = 100_000
+[[deployment]]
+name = "d"
+kind = "standard"
+model = "gpt-4o-mini"
+pool = "p"
+tpm = 100_000
+[workload]
+arrival = "closed"
+users = 2
+[[workload.class]]
+name = "c"
+prompt_tokens = 100
+completion_tokens = 10
+"#;
+
+    fn err(text: &str) -> String {
+        parse(text, "t.toml", &[], None).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn variant_set_applies_after_section_replacement() {
+        let text = format!(
+            "{BASE}\n[[variant]]\nname = \"v\"\nset = {{ \"workload.users\" = 7 }}\n[variant.workload]\narrival = \"closed\"\nusers = 3\n[[variant.workload.class]]\nname = \"c\"\nprompt_tokens = 100\ncompletion_tokens = 10\n"
+        );
+        let set = parse(&text, "t.toml", &[], None).unwrap();
+        match set.variants[0].workload.arrivals {
+            Arrivals::Closed { users, .. } => assert_eq!(users, 7),
+            _ => panic!("closed loop expected"),
+        }
+    }
+
+    #[test]
+    fn cli_set_applies_last() {
+        let text =
+            format!("{BASE}\n[[variant]]\nname = \"v\"\nset = {{ \"workload.users\" = 7 }}\n");
+        let set = parse(
+            &text,
+            "t.toml",
+            &[("workload.users".into(), "9".into())],
+            None,
+        )
+        .unwrap();
+        assert!(matches!(
+            set.variants[0].workload.arrivals,
+            Arrivals::Closed { users: 9, .. }
+        ));
+    }
+
+    #[test]
+    fn variants_may_not_change_the_seed() {
+        let text = format!(
+            "{BASE}\n[[variant]]\nname = \"a\"\n[[variant]]\nname = \"b\"\nset = {{ \"scenario.seed\" = 5 }}\n"
+        );
+        let e = err(&text);
+        assert!(
+            e.contains("variant 'b'") && e.contains("common random numbers"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rejects_zero_windows_and_bad_statuses() {
+        let e = err(&BASE.replace(
+            "tpm = 100_000\n[workload]",
+            "tpm = 100_000\ncompletion_window = \"0s\"\n[workload]",
+        ));
+        assert!(
+            e.contains("deployment.d.completion_window") && e.contains("none"),
+            "{e}"
+        );
+        let e = err(&BASE.replace(
+            "tpm = 100_000\n[workload]",
+            "tpm = 100_000\ntoken_window = \"0s\"\n[workload]",
+        ));
+        assert!(e.contains("deployment.d.token_window"), "{e}");
+        let e = err(&format!("{BASE}\n[router]\nfailover_on = [999]\n"));
+        assert!(e.contains("router.failover_on") && e.contains("999"), "{e}");
+    }
+
+    #[test]
+    fn rejects_duplicate_quota_pools_and_rpm_overallocation() {
+        let dup = BASE.replace(
+            "[[deployment]]",
+            "[[pool]]\nname = \"p2\"\nsubscription = \"s\"\nregion = \"r\"\nmodel = \"gpt-4o-mini\"\ntpm = 1000\n[[deployment]]",
+        );
+        let e = err(&dup);
+        assert!(e.contains("'p' and 'p2' are the same quota"), "{e}");
+        let e = err(&BASE.replace(
+            "tpm = 100_000\n[[deployment]]",
+            "tpm = 100_000\nrpm = 10\n[[deployment]]",
+        ));
+        assert!(
+            e.contains("pool.p.rpm") && e.contains("600 RPM") && e.contains("has 10 RPM"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn distribution_errors_name_the_key_and_line() {
+        let e = err(&BASE.replace(
+            "prompt_tokens = 100",
+            "prompt_tokens = { dist = \"normal\", mean = 1, sdd = 2 }",
+        ));
+        assert!(
+            e.contains("t.toml:22:17") && e.contains("unknown field `sdd`"),
+            "{e}"
+        );
+        let e = err(&BASE.replace("prompt_tokens = 100", "prompt_tokens = \"lots\""));
+        assert!(e.contains("expected a number or a table"), "{e}");
+    }
 }

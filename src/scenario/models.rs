@@ -68,7 +68,7 @@ fn builtin(name: &str) -> Option<Builtin> {
             price_out: 1.60,
             ptu_hour: 1.0,
         }),
-        // azure-facts: the seed measured 8-10 ms between tokens, so ~111 tokens/s median
+        // azure-facts: the seed measured 8-10 ms between tokens, so ~111 tokens/s (1 / 9 ms) as the mean
         // (1 / 9 ms); the PTU floor of 33 tokens/s for 99% of requests is expressed per
         // deployment where a scenario needs it. TTFT split as for gpt-4.1-mini (assumption).
         // RPM 6 per 1K TPM (2025 tables). PTU 37,000 input TPM per PTU, ratio 4. Prices $0.15 /
