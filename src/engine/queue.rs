@@ -78,6 +78,7 @@ impl<E> EventQueue<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     #[test]
     fn ties_pop_in_insertion_order() {
@@ -88,5 +89,30 @@ mod tests {
         q.push(SimTime(1), 'd');
         let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|x| x.1)).collect();
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
+    }
+
+    proptest! {
+        /// Against an obviously correct model: a sorted list of (time, seq).
+        #[test]
+        fn matches_a_sorted_reference(ops in prop::collection::vec((0u64..50, 0u8..3), 1..300)) {
+            let mut q = EventQueue::default();
+            let mut reference: Vec<(u64, u64)> = Vec::new();
+            let mut now = 0u64;
+            let mut seq = 0u64;
+            for (delay, op) in ops {
+                if op == 0 && !reference.is_empty() {
+                    reference.sort();
+                    let (t, s) = reference.remove(0);
+                    let (qt, qs) = q.pop().unwrap();
+                    prop_assert_eq!((qt.as_micros(), qs), (t, s));
+                    now = t;
+                } else {
+                    seq += 1;
+                    q.push(SimTime(now + delay), seq);
+                    reference.push((now + delay, seq));
+                }
+                prop_assert_eq!(q.len(), reference.len());
+            }
+        }
     }
 }
