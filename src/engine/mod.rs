@@ -121,6 +121,7 @@ enum Ev {
     Retry { slot: u32, session: u64 },
     PrefillDone { slot: u32, attempt: u64 },
     DecodeDone { dep: u32, generation: u64 },
+    DecodeFinish { slot: u32, attempt: u64 },
     Deadline { slot: u32, attempt: u64 },
 }
 
@@ -461,6 +462,7 @@ impl<'a> Engine<'a> {
                 s.attempt == attempt && s.phase == Phase::Prefill
             }
             Ev::DecodeDone { dep, generation } => self.deps[dep as usize].decode_gen == generation,
+            Ev::DecodeFinish { slot, attempt } => is_decoding(&self.sessions, attempt, slot),
             Ev::Deadline { slot, attempt } => {
                 let s = &self.sessions[slot as usize];
                 // A streaming client's timeout bounds the wait for the first token only.
@@ -493,6 +495,7 @@ impl<'a> Engine<'a> {
             Ev::StepStart { slot, .. } => self.start_request(slot),
             Ev::Retry { slot, .. } => self.send(slot),
             Ev::PrefillDone { slot, .. } => self.start_decode(slot),
+            Ev::DecodeFinish { slot, .. } => self.attempt_succeeded(slot),
             Ev::DecodeDone { dep, .. } => {
                 let d = dep as usize;
                 self.deps[d].decode_at = SimTime::MAX;
@@ -826,6 +829,13 @@ impl<'a> Engine<'a> {
         s.tokens = s.want.min(class.max_tokens.unwrap_or(u32::MAX));
         s.phase = Phase::Decoding;
         let work = s.tokens as f64 / s.rate;
+        if self.deps[d].flat {
+            // Speed does not depend on concurrency: sharing changes nothing, so the attempt
+            // ends at a fixed time and needs no processor-sharing bookkeeping.
+            let (t, attempt) = (self.now + SimTime::from_secs_f64(work), s.attempt);
+            self.queue.push(t, Ev::DecodeFinish { slot, attempt });
+            return;
+        }
         s.v_start = self.deps[d]
             .ps
             .add(self.now, s.attempt, slot, work, |n| serving.speed_factor(n));
@@ -972,6 +982,15 @@ impl<'a> Engine<'a> {
                 self.account(slot, d, p, 0, bill);
                 self.release_slot(d);
                 0
+            }
+            Phase::Decoding if self.deps[d].flat => {
+                let generated = (((self.now - s.first_token).as_secs_f64() * s.rate).floor()
+                    as u32)
+                    .min(s.tokens);
+                let p = s.prompt;
+                self.account(slot, d, p, generated, bill);
+                self.release_slot(d);
+                generated
             }
             Phase::Decoding => {
                 let serving = &self.sc.deployments[d].serving;
