@@ -169,6 +169,33 @@ struct Session {
 }
 
 impl Session {
+    /// The record of the current request, ending now. `deployment` is given on success.
+    fn record(
+        &self,
+        now: SimTime,
+        outcome: Outcome,
+        status: u16,
+        deployment: Option<usize>,
+    ) -> RequestRecord {
+        let ok = outcome == Outcome::Succeeded;
+        RequestRecord {
+            session: self.key,
+            step: self.step,
+            class: self.class as usize,
+            start: self.req_started,
+            end: now,
+            outcome,
+            status,
+            attempts: self.attempts,
+            prompt_tokens: self.prompt,
+            completion_tokens: if ok { self.tokens } else { 0 },
+            wanted_tokens: self.want,
+            ttft: ok.then(|| self.first_token - self.req_started),
+            deployment,
+            spilled: self.spilled,
+        }
+    }
+
     fn new(key: u64, user: u32, rng: SimRng, now: SimTime) -> Self {
         Session {
             alive: true,
@@ -946,22 +973,7 @@ impl<'a> Engine<'a> {
         self.interval.completions += 1;
         self.in_flight -= 1;
         if let Some(sink) = self.sink.as_deref_mut() {
-            sink.record(&RequestRecord {
-                session: s.key,
-                step: s.step,
-                class: s.class as usize,
-                start: s.req_started,
-                end: now,
-                outcome: Outcome::Succeeded,
-                status: 200,
-                attempts: s.attempts,
-                prompt_tokens: s.prompt,
-                completion_tokens: s.tokens,
-                wanted_tokens: s.want,
-                ttft: Some(s.first_token - s.req_started),
-                deployment: Some(d),
-                spilled: s.spilled,
-            });
+            sink.record(&s.record(now, Outcome::Succeeded, 200, Some(d)));
         }
         self.next_step(slot);
     }
@@ -1061,22 +1073,7 @@ impl<'a> Engine<'a> {
         self.interval.failures += 1;
         self.in_flight -= 1;
         if let Some(sink) = self.sink.as_deref_mut() {
-            sink.record(&RequestRecord {
-                session: s.key,
-                step: s.step,
-                class: s.class as usize,
-                start: s.req_started,
-                end: self.now,
-                outcome,
-                status,
-                attempts: s.attempts,
-                prompt_tokens: s.prompt,
-                completion_tokens: 0,
-                wanted_tokens: s.want,
-                ttft: None,
-                deployment: None,
-                spilled: s.spilled,
-            });
+            sink.record(&s.record(self.now, outcome, status, None));
         }
         self.m.sessions_failed += 1;
         self.end_session(slot);

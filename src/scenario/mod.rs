@@ -866,6 +866,18 @@ fn validate(
                 _ => 0,
             })
             .sum();
+        if total > p.tpm {
+            return Err(c.err(
+                format!("pool.{}.tpm", p.name),
+                format!(
+                    "pool '{}' is over-allocated: deployments {} take {} TPM but the pool has {} TPM",
+                    p.name,
+                    members.iter().map(|d| format!("'{}'", d.name)).collect::<Vec<_>>().join(", "),
+                    total,
+                    p.tpm
+                ),
+            ));
+        }
         let rpm_total: u64 = members
             .iter()
             .map(|d| match d.kind {
@@ -882,18 +894,6 @@ fn validate(
                     members.iter().map(|d| format!("'{}'", d.name)).collect::<Vec<_>>().join(", "),
                     rpm_total,
                     p.rpm
-                ),
-            ));
-        }
-        if total > p.tpm {
-            return Err(c.err(
-                format!("pool.{}.tpm", p.name),
-                format!(
-                    "pool '{}' is over-allocated: deployments {} take {} TPM but the pool has {} TPM",
-                    p.name,
-                    members.iter().map(|d| format!("'{}'", d.name)).collect::<Vec<_>>().join(", "),
-                    total,
-                    p.tpm
                 ),
             ));
         }
