@@ -23,7 +23,7 @@ use crate::metrics::{DeploymentMetrics, RunMetrics, SeriesRow};
 use crate::rng::{SimRng, Stream, stream};
 use crate::scenario::{Arrivals, DeploymentKind, RoutePolicy, Scenario};
 use crate::time::SimTime;
-pub use queue::EventQueue;
+pub use queue::{EventQueue, Lane};
 
 /// Status used for a client-side timeout (no HTTP status reached the client).
 pub const CLIENT_TIMEOUT: u16 = 0;
@@ -261,6 +261,11 @@ pub struct Engine<'a> {
     audit: Option<&'a mut dyn Audit>,
     now: SimTime,
     queue: EventQueue<Ev>,
+    /// Lane of client-timeout deadlines (fixed delay: `client.timeout`).
+    client_lane: Lane,
+    /// Per deployment, the lane of its completion-window deadlines (one lane per distinct
+    /// window length).
+    window_lanes: Vec<Option<Lane>>,
     sessions: Vec<Session>,
     free: Vec<u32>,
     deps: Vec<DepState>,
@@ -354,12 +359,32 @@ impl<'a> Engine<'a> {
             deployments: vec![DeploymentMetrics::default(); sc.deployments.len()],
             ..Default::default()
         };
+        let mut queue = EventQueue::default();
+        let client_lane = queue.add_lane();
+        let mut lane_of: Vec<(SimTime, Lane)> = Vec::new();
+        let window_lanes = sc
+            .deployments
+            .iter()
+            .map(|d| {
+                d.completion_window
+                    .map(|w| match lane_of.iter().find(|(l, _)| *l == w) {
+                        Some((_, lane)) => *lane,
+                        None => {
+                            let lane = queue.add_lane();
+                            lane_of.push((w, lane));
+                            lane
+                        }
+                    })
+            })
+            .collect();
         Engine {
             sc,
             sink,
             audit: None,
             now: SimTime::ZERO,
-            queue: EventQueue::default(),
+            queue,
+            client_lane,
+            window_lanes,
             sessions: Vec::new(),
             free: Vec::new(),
             deps,
@@ -820,8 +845,14 @@ impl<'a> Engine<'a> {
                 ends + SimTime::MS
             };
         if needed {
+            // Deadlines are "now + a fixed delay": they go to that delay's FIFO lane.
+            let lane = if is_server {
+                self.window_lanes[d].expect("a server deadline implies a completion window")
+            } else {
+                self.client_lane
+            };
             self.queue
-                .push(deadline, Ev::Deadline { slot, attempt: id });
+                .push_lane(lane, deadline, Ev::Deadline { slot, attempt: id });
         }
         if queued {
             s.phase = Phase::Queued;
