@@ -501,11 +501,11 @@ impl<'a> Engine<'a> {
     /// keys and decode generations that no longer match mean it was superseded).
     fn is_live(&self, ev: Ev) -> bool {
         match ev {
-            Ev::Arrival | Ev::UserStart { .. } => !self
+            Ev::Arrival | Ev::UserStart { .. } => self
                 .sc
                 .workload
                 .max_sessions
-                .is_some_and(|m| self.sessions_begun >= m),
+                .is_none_or(|m| self.sessions_begun < m),
             Ev::StepStart { slot, session } | Ev::Retry { slot, session } => {
                 self.waiting(slot, session)
             }
