@@ -138,7 +138,7 @@ fn bench_rolling_window(c: &mut Criterion) {
         let mut now = SimTime::ZERO;
         let mean_gap_us = 60e6 / calls_per_min;
         let step = move |rng: &mut Mix, w: &mut RollingWindow, now: &mut SimTime| {
-            *now = *now + SimTime::from_micros((2.0 * mean_gap_us * rng.unit()) as u64);
+            *now += SimTime::from_micros((2.0 * mean_gap_us * rng.unit()) as u64);
             let amount = 1_500 + rng.next() % 1_300;
             match w.check(*now, amount) {
                 Ok(()) => {
