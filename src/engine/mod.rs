@@ -254,6 +254,13 @@ struct Interval {
     timed_out_408: u64,
 }
 
+impl Interval {
+    fn is_empty(&self) -> bool {
+        self.arrivals + self.completions + self.failures + self.rejected_429 + self.timed_out_408
+            == 0
+    }
+}
+
 /// One run of one variant.
 pub struct Engine<'a> {
     sc: &'a Scenario,
@@ -440,7 +447,9 @@ impl<'a> Engine<'a> {
         }
         let stop = if cut { end } else { self.now };
         self.advance_clock(stop);
-        if self.now > self.next_sample - self.sc.metrics_interval {
+        // The last, partial interval: also when the run ends exactly on a boundary but events
+        // happened at that instant (they belong to the interval starting there).
+        if self.now > self.next_sample - self.sc.metrics_interval || !self.interval.is_empty() {
             self.sample(self.now);
         }
         self.m.span = self.now;
@@ -1132,12 +1141,16 @@ impl<'a> Engine<'a> {
         let user = s.user;
         self.free.push(slot);
         if user != OPEN_LOOP
-            && self.now < self.sc.duration
             && let Arrivals::Closed { think_time_s, .. } = &self.sc.workload.arrivals
         {
+            // Users start new sessions only within `duration`, like open-loop arrivals. The
+            // think time is drawn even when it is not used, so the user's stream stays aligned.
             let think =
                 SimTime::from_secs_f64(think_time_s.sample(&mut self.user_rngs[user as usize]));
-            self.queue.push(self.now + think, Ev::UserStart { user });
+            let start = self.now + think;
+            if start < self.sc.duration {
+                self.queue.push(start, Ev::UserStart { user });
+            }
         }
     }
 }
