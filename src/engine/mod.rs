@@ -243,6 +243,10 @@ struct DepState {
     decode_gen: u64,
     decode_at: SimTime,
     interval_tokens: u64,
+    /// Provisioned: normalized tokens (input + ratio x output) processed in the interval, and
+    /// the capacity per minute they are measured against.
+    interval_normalized: f64,
+    capacity_per_min: f64,
 }
 
 #[derive(Default)]
@@ -355,6 +359,11 @@ impl<'a> Engine<'a> {
                     decode_gen: 0,
                     decode_at: SimTime::MAX,
                     interval_tokens: 0,
+                    interval_normalized: 0.0,
+                    capacity_per_min: match d.kind {
+                        DeploymentKind::Provisioned { capacity_per_min, .. } => capacity_per_min,
+                        DeploymentKind::Standard { .. } => 0.0,
+                    },
                 }
             })
             .collect();
@@ -475,8 +484,15 @@ impl<'a> Engine<'a> {
         let len_min = (b - start).as_secs_f64() / 60.0;
         let mut per_dep = Vec::with_capacity(self.deps.len());
         for (i, d) in self.deps.iter_mut().enumerate() {
-            let util = if let Some(bk) = d.bucket.as_mut() {
-                bk.utilization(b)
+            // Provisioned: share of the PTU capacity processed in the interval (the bucket
+            // level is the admission mechanism; it stays near zero below capacity). Standard:
+            // share of the token limit held by the rolling window at the interval's end.
+            let util = if d.bucket.is_some() {
+                if len_min > 0.0 {
+                    d.interval_normalized / (d.capacity_per_min * len_min)
+                } else {
+                    0.0
+                }
             } else if let Some(w) = d.tokens.as_mut() {
                 w.used(b) as f64 / w.limit() as f64
             } else {
@@ -492,6 +508,7 @@ impl<'a> Engine<'a> {
             };
             per_dep.push((tpm, util));
             d.interval_tokens = 0;
+            d.interval_normalized = 0.0;
         }
         let iv = std::mem::take(&mut self.interval);
         self.m.series.push(SeriesRow {
@@ -959,6 +976,7 @@ impl<'a> Engine<'a> {
         match dep.kind {
             DeploymentKind::Provisioned { output_ratio, .. } => {
                 let actual = prompt as f64 + output_ratio * completion as f64;
+                st.interval_normalized += actual;
                 let bucket = st.bucket.as_mut().expect("provisioned");
                 bucket.correct(self.now, actual - s.estimate);
                 if let Some(a) = self.audit.as_deref_mut() {
