@@ -49,6 +49,20 @@ impl Latency {
             self.sum_us as f64 / self.count() as f64 / 1e3
         }
     }
+    /// The distribution as `[value_ms, quantile]` points at quantiles 0.01, 0.02, ..., 1.00
+    /// and 0.995, 0.999 (empty when there are no values): enough to draw a CDF.
+    pub fn cdf(&self) -> Vec<[f64; 2]> {
+        if self.count() == 0 {
+            return Vec::new();
+        }
+        let mut qs: Vec<f64> = (1..=100).map(|i| i as f64 / 100.0).collect();
+        qs.insert(99, 0.995);
+        qs.insert(100, 0.999);
+        qs.iter()
+            .map(|&q| [round3(self.hist.value_at_quantile(q) as f64 / 1e3), q])
+            .collect()
+    }
+
     /// Summary in milliseconds.
     pub fn percentiles(&self) -> Percentiles {
         let q = |p: f64| {
@@ -225,6 +239,16 @@ pub struct VariantSummary {
     pub cost_usd: Cost,
     pub deployments: Vec<DeploymentSummary>,
     pub sim: SimInfo,
+    /// CDF points for charts: `[value_ms, quantile]`.
+    pub distributions: Distributions,
+}
+
+/// Distribution points for charts (see [`Latency::cdf`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct Distributions {
+    pub e2e_ms: Vec<[f64; 2]>,
+    pub ttft_ms: Vec<[f64; 2]>,
+    pub session_duration_ms: Vec<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -417,6 +441,11 @@ impl RunMetrics {
                 per_1k_requests: round6(ratio(total * 1000.0, self.succeeded as f64)),
             },
             deployments,
+            distributions: Distributions {
+                e2e_ms: self.e2e.cdf(),
+                ttft_ms: self.ttft.cdf(),
+                session_duration_ms: self.session_duration.cdf(),
+            },
             sim: SimInfo {
                 span_s: round3(self.span.as_secs_f64()),
                 events: self.events,
