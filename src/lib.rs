@@ -113,4 +113,6 @@ pub mod output;
 pub mod rng;
 pub mod runner;
 pub mod scenario;
+pub mod slo;
+pub mod sweep;
 pub mod time;

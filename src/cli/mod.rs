@@ -10,6 +10,8 @@ use crate::error::{Error, Result};
 use crate::output::{self, csv as csv_out, write_atomic};
 use crate::runner::{self, FinishingSink};
 use crate::scenario;
+use crate::slo;
+use crate::sweep;
 
 /// Spillway: a deterministic simulator of hosted-LLM API capacity (quotas, 429s, retries,
 /// PTU and spillover).
@@ -28,6 +30,93 @@ pub enum Command {
     Run(RunArgs),
     /// Parse and check a scenario without running it.
     Validate(ScenarioArgs),
+    /// Run a parameter grid (points x variants x replications) in parallel; write sweep.csv
+    /// and sweep.json.
+    Sweep(SweepArgs),
+    /// Run the scenario and check its [[slo]] entries: exit 0 when all hold, 1 when any fails.
+    Check(CheckArgs),
+    /// Combine the outputs of `sweep --shard I/N` runs into what one unsharded sweep writes.
+    Merge(MergeArgs),
+}
+
+/// `spillway sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Sweep KEY over VALUES: a comma list (`--grid workload.users=1,2,4`) or a range
+    /// (`--grid 'pool.p.tpm=100000..500000 step 100000'`). Replaces the scenario's
+    /// [sweep.grid] values for KEY, or adds KEY. Repeatable.
+    #[arg(long = "grid", value_name = "KEY=VALUES")]
+    pub grid: Vec<String>,
+    /// Independent replications per point and variant (default: [sweep] replications, or 1).
+    #[arg(long, value_name = "R")]
+    pub replications: Option<u32>,
+    /// Sweep only this variant (repeatable; default: [sweep] variants, or all).
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<String>,
+    /// Worker threads (default: all cores). Output is identical whatever the number.
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Run only every N-th run starting at I (0-based) and write this shard's sweep.json;
+    /// combine the shards with `spillway merge`.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+    /// Directory for sweep.csv and sweep.json (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also evaluate the [[slo]] entries on every point: exit 1 when any fails.
+    #[arg(long)]
+    pub check: bool,
+    /// Format of the SLO table printed with --check.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    pub format: CheckFormat,
+    /// No progress bar and no timings on stderr (the bar is also off when stderr is not a
+    /// terminal or CI is set).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `spillway check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub scenario: ScenarioArgs,
+    /// Check only this variant (repeatable; default all).
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<String>,
+    /// Table for a terminal, or Markdown for a pull-request comment.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    pub format: CheckFormat,
+    /// Worker threads (default: all cores).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+}
+
+/// Formats of an SLO table.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum CheckFormat {
+    /// Aligned text.
+    Table,
+    /// Markdown.
+    Markdown,
+}
+
+/// `spillway merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' output directories (each holds a sweep.json written with --shard).
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where to write the merged sweep.csv and sweep.json.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Also print the SLO table; exit 1 when any fails.
+    #[arg(long)]
+    pub check: bool,
+    /// Format of the SLO table printed with --check.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    pub format: CheckFormat,
 }
 
 /// Arguments shared by every command that reads a scenario.
@@ -106,21 +195,213 @@ pub fn execute(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Validate(a) => {
             let set = load(&a)?;
+            let slos = slo::from_set(&set)?;
+            let names: Vec<&str> = set.variants.iter().map(|v| v.variant.as_str()).collect();
             println!(
                 "{}: ok: scenario '{}', {} variant(s): {}",
                 a.scenario.display(),
                 set.name,
                 set.variants.len(),
-                set.variants
-                    .iter()
-                    .map(|v| v.variant.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                names.join(", ")
             );
+            if set.sweep.is_some() {
+                // Every point of every swept variant is built and checked.
+                let plan = sweep::plan(&set, &sweep::Options::default())?;
+                let keys: Vec<&str> = plan.params.iter().map(|p| p.key.as_str()).collect();
+                println!(
+                    "sweep: {} point(s) x {} variant(s) x {} replication(s) over {}",
+                    plan.points.len(),
+                    plan.variants.len(),
+                    plan.replications,
+                    keys.join(", ")
+                );
+            }
+            if !slos.is_empty() {
+                let names: Vec<&str> = slos.iter().map(|s| s.name.as_str()).collect();
+                println!("slo: {}", names.join("; "));
+            }
             Ok(0)
         }
         Command::Run(a) => run(a),
+        Command::Sweep(a) => sweep(a),
+        Command::Check(a) => check(a),
+        Command::Merge(a) => merge(a),
     }
+}
+
+fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.unwrap_or(0))
+        .build()
+        .map_err(|e| Error::Usage(format!("--jobs: {e}")))
+}
+
+fn parse_grid(flags: &[String]) -> Result<Vec<(String, String)>> {
+    flags
+        .iter()
+        .map(|g| match g.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(Error::Usage(format!(
+                "--grid '{g}': expected KEY=VALUES, e.g. --grid workload.users=1,2,4"
+            ))),
+        })
+        .collect()
+}
+
+/// Whether to draw a progress bar: a terminal, not CI, not --quiet.
+fn show_progress(quiet: bool) -> bool {
+    use std::io::IsTerminal;
+    !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
+}
+
+fn slo_table(doc: &sweep::SweepDoc, format: CheckFormat) -> (String, bool) {
+    let verdicts = sweep::verdicts(doc);
+    let ok = verdicts.iter().all(|v| v.pass);
+    (
+        slo::render(
+            &verdicts,
+            &sweep::point_labels(doc),
+            format == CheckFormat::Markdown,
+        ),
+        ok,
+    )
+}
+
+fn sweep(a: SweepArgs) -> Result<u8> {
+    let set = load(&a.scenario)?;
+    let shard = a
+        .shard
+        .as_deref()
+        .map(sweep::Shard::parse)
+        .transpose()
+        .map_err(|m| Error::Usage(format!("--shard: {m}")))?;
+    let opts = sweep::Options {
+        grid: parse_grid(&a.grid)?,
+        replications: a.replications,
+        variants: a.variants.clone(),
+    };
+    let plan = sweep::plan(&set, &opts)?;
+    if a.check && plan.slos.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: --check needs [[slo]] entries in the scenario",
+            set.file()
+        )));
+    }
+    if a.check && shard.is_some() {
+        return Err(Error::Usage(
+            "--check applies to a whole sweep: check after `spillway merge --check`".into(),
+        ));
+    }
+    std::fs::create_dir_all(&a.out).map_err(|e| Error::io(a.out.display().to_string(), e))?;
+    let pool = thread_pool(a.jobs)?;
+    let started = Instant::now();
+    let doc = pool.install(|| sweep::run(&plan, shard, show_progress(a.quiet)));
+    let wall = started.elapsed().as_secs_f64();
+    write_atomic(&a.out.join("sweep.json"), &sweep::json_bytes(&doc))?;
+    if shard.is_none() {
+        write_atomic(&a.out.join("sweep.csv"), &sweep::csv_bytes(&doc)?)?;
+    }
+    if !a.quiet {
+        let runs = doc.runs.len();
+        eprintln!(
+            "spillway: {} points x {} variant(s) x {} replication(s): {runs} runs{} in {wall:.3} s wall ({:.1} runs/s on {} thread(s))",
+            plan.points.len(),
+            plan.variants.len(),
+            plan.replications,
+            shard
+                .map(|s| format!(" (shard {}/{})", s.index, s.count))
+                .unwrap_or_default(),
+            runs as f64 / wall.max(1e-9),
+            pool.current_num_threads()
+        );
+    }
+    let mut stdout = std::io::stdout().lock();
+    if shard.is_some() {
+        let _ = writeln!(
+            stdout,
+            "wrote {} (shard; combine with `spillway merge`)",
+            a.out.join("sweep.json").display()
+        );
+        return Ok(0);
+    }
+    let _ = writeln!(
+        stdout,
+        "wrote {} and {}",
+        a.out.join("sweep.csv").display(),
+        a.out.join("sweep.json").display()
+    );
+    if a.check {
+        let (table, ok) = slo_table(&doc, a.format);
+        let _ = stdout.write_all(table.as_bytes());
+        return Ok(if ok { 0 } else { 1 });
+    }
+    Ok(0)
+}
+
+fn check(a: CheckArgs) -> Result<u8> {
+    let set = load(&a.scenario)?;
+    let slos = slo::from_set(&set)?;
+    if slos.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: no [[slo]] entries to check",
+            set.file()
+        )));
+    }
+    let chosen = runner::select(&set, &a.variants)?;
+    let runs = thread_pool(a.jobs)?.install(|| runner::run_variants(&chosen, |_| Ok(None)))?;
+    let values: Vec<(String, serde_json::Value)> = runs
+        .iter()
+        .map(|r| (r.summary.name.clone(), slo::summary_value(&r.summary)))
+        .collect();
+    let verdicts = slo::evaluate(&slos, values.iter().map(|(n, v)| (None, n.as_str(), v)));
+    let ok = verdicts.iter().all(|v| v.pass);
+    let text = slo::render(&verdicts, &[], a.format == CheckFormat::Markdown);
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(if ok { 0 } else { 1 })
+}
+
+fn merge(a: MergeArgs) -> Result<u8> {
+    let mut docs = Vec::new();
+    for d in &a.dirs {
+        let path = d.join("sweep.json");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
+        let doc: sweep::SweepDoc = serde_json::from_str(&text).map_err(|e| {
+            Error::Usage(format!(
+                "{}: not a spillway sweep.json: {e}",
+                path.display()
+            ))
+        })?;
+        if doc.schema != sweep::SWEEP_SCHEMA {
+            return Err(Error::Usage(format!(
+                "{}: schema '{}', expected '{}'",
+                path.display(),
+                doc.schema,
+                sweep::SWEEP_SCHEMA
+            )));
+        }
+        docs.push((path.display().to_string(), doc));
+    }
+    let doc = sweep::merge(docs)?;
+    std::fs::create_dir_all(&a.out).map_err(|e| Error::io(a.out.display().to_string(), e))?;
+    write_atomic(&a.out.join("sweep.json"), &sweep::json_bytes(&doc))?;
+    write_atomic(&a.out.join("sweep.csv"), &sweep::csv_bytes(&doc)?)?;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "merged {} shard(s), {} runs into {}",
+        a.dirs.len(),
+        doc.runs.len(),
+        a.out.display()
+    );
+    if a.check {
+        let (table, ok) = slo_table(&doc, a.format);
+        let _ = stdout.write_all(table.as_bytes());
+        return Ok(if ok { 0 } else { 1 });
+    }
+    Ok(0)
 }
 
 fn run(a: RunArgs) -> Result<u8> {

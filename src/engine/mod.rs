@@ -361,7 +361,9 @@ impl<'a> Engine<'a> {
                     interval_tokens: 0,
                     interval_normalized: 0.0,
                     capacity_per_min: match d.kind {
-                        DeploymentKind::Provisioned { capacity_per_min, .. } => capacity_per_min,
+                        DeploymentKind::Provisioned {
+                            capacity_per_min, ..
+                        } => capacity_per_min,
                         DeploymentKind::Standard { .. } => 0.0,
                     },
                 }

@@ -33,6 +33,54 @@ pub struct ScenarioSet {
     pub seed: u64,
     /// The variants; a file without `[[variant]]` has one named `baseline`.
     pub variants: Vec<Scenario>,
+    /// `[sweep]` as written, if any (checked by [`crate::sweep`]).
+    pub sweep: Option<RawSweep>,
+    /// `[[slo]]` entries as written (checked by [`crate::slo`]).
+    pub slo: Vec<RawSlo>,
+    /// What the variants were built from, to rebuild them with more overrides.
+    source: Source,
+}
+
+/// The parsed file and the overrides that built a [`ScenarioSet`].
+#[derive(Clone, Debug)]
+struct Source {
+    file: String,
+    base: Table,
+    variants: Vec<(String, Table)>,
+    overrides: Vec<Override>,
+    seed: Option<u64>,
+}
+
+/// One `KEY = VALUE` override and where it came from (for error messages).
+#[derive(Clone, Debug)]
+pub struct Override {
+    /// Where it was given, e.g. `--set` or `sweep point 3`.
+    pub origin: String,
+    /// Dotted key path.
+    pub key: String,
+    /// Value.
+    pub value: Value,
+}
+
+impl ScenarioSet {
+    /// The file the set was loaded from.
+    pub fn file(&self) -> &str {
+        &self.source.file
+    }
+
+    /// Rebuilds variant `index` (file order) with `extra` overrides applied last (after the
+    /// variant's own and the command line's). Used for sweep points.
+    pub fn rebuild(&self, index: usize, extra: &[Override]) -> Result<Scenario> {
+        let mut overrides = self.source.overrides.clone();
+        overrides.extend_from_slice(extra);
+        let src = &self.source;
+        match src.variants.get(index) {
+            Some((name, vt)) => {
+                build_variant(&src.base, Some((name, vt)), &src.file, &overrides, src.seed)
+            }
+            None => build_variant(&src.base, None, &src.file, &overrides, src.seed),
+        }
+    }
 }
 
 /// One fully checked variant of a scenario, ready to simulate.
@@ -315,7 +363,15 @@ pub fn parse(
     // Parse twice: as a tree (for overrides) and as the typed base document, so that unknown
     // keys and type errors in the file itself are reported with line and column.
     let mut base: Table = toml::from_str(text).map_err(toml_err)?;
-    let _: RawScenario = toml::from_str(text).map_err(toml_err)?;
+    let base_raw: RawScenario = toml::from_str(text).map_err(toml_err)?;
+    let overrides: Vec<Override> = sets
+        .iter()
+        .map(|(k, v)| Override {
+            origin: "--set".into(),
+            key: k.clone(),
+            value: overlay::parse_value(v),
+        })
+        .collect();
 
     let variants = match base.remove("variant") {
         None => vec![],
@@ -330,9 +386,10 @@ pub fn parse(
         }
     };
     let mut out = Vec::new();
+    let mut named = Vec::new();
     let mut seen = BTreeMap::new();
     if variants.is_empty() {
-        out.push(build_variant(&base, None, file, sets, seed)?);
+        out.push(build_variant(&base, None, file, &overrides, seed)?);
     }
     for (i, v) in variants.iter().enumerate() {
         let Value::Table(vt) = v else {
@@ -362,7 +419,14 @@ pub fn parse(
                 "duplicate variant name",
             ));
         }
-        out.push(build_variant(&base, Some((&name, vt)), file, sets, seed)?);
+        out.push(build_variant(
+            &base,
+            Some((&name, vt)),
+            file,
+            &overrides,
+            seed,
+        )?);
+        named.push((name, vt.clone()));
     }
     if let Some(v) = out.iter().find(|v| v.seed != out[0].seed) {
         return Err(Error::at_key(
@@ -376,7 +440,16 @@ pub fn parse(
     Ok(ScenarioSet {
         name: first.name.clone(),
         seed: first.seed,
+        sweep: base_raw.sweep,
+        slo: base_raw.slo,
         variants: out,
+        source: Source {
+            file: file.to_string(),
+            base,
+            variants: named,
+            overrides,
+            seed,
+        },
     })
 }
 
@@ -384,7 +457,7 @@ fn build_variant(
     base: &Table,
     variant: Option<(&str, &Table)>,
     file: &str,
-    sets: &[(String, String)],
+    overrides: &[Override],
     seed: Option<u64>,
 ) -> Result<Scenario> {
     let vname = variant.map(|(n, _)| n);
@@ -437,19 +510,108 @@ fn build_variant(
             }
         }
     }
-    for (path, value) in sets {
-        overlay::set_path(&mut doc, path, overlay::parse_value(value))
-            .map_err(|m| err(&format!("--set {path}"), m))?;
+    for o in overrides {
+        overlay::set_path(&mut doc, &o.key, o.value.clone())
+            .map_err(|m| err(&format!("{} {}", o.origin, o.key), m))?;
     }
-    let raw: RawScenario = serde_path_to_error::deserialize(Value::Table(doc)).map_err(|e| {
-        let path = e.path().to_string();
-        err(&path, e.into_inner().message().to_string())
-    })?;
+    // [sweep] and [[slo]] are read once from the file; they do not vary by variant.
+    doc.remove("sweep");
+    doc.remove("slo");
+    let mut raw: RawScenario =
+        serde_path_to_error::deserialize(Value::Table(doc)).map_err(|e| {
+            let path = e.path().to_string();
+            err(&path, e.into_inner().message().to_string())
+        })?;
+    expand_copies(&mut raw).map_err(|(k, m)| err(&k, m))?;
     let ctx = Ctx {
         file,
         variant: vname,
     };
     validate(&raw, &ctx, vname.unwrap_or("baseline"), description, seed)
+}
+
+/// Expands `copies = N` on a standard deployment into N deployments, each in its own copy of
+/// the deployment's pool under its own subscription (`<name>-1` .. `<name>-N`, pool
+/// `<pool>-k`, subscription `<subscription>-k`): "N subscriptions" as one sweepable number.
+fn expand_copies(raw: &mut RawScenario) -> std::result::Result<(), (String, String)> {
+    let mut i = 0;
+    while i < raw.deployment.len() {
+        let Some(n) = raw.deployment[i].copies else {
+            i += 1;
+            continue;
+        };
+        let d = raw.deployment[i].clone();
+        let key = format!("deployment.{}.copies", d.name);
+        if n == 0 {
+            return Err((key, "must be >= 1".into()));
+        }
+        if d.kind != "standard" {
+            return Err((key, "applies to standard deployments only".into()));
+        }
+        let pool_name = d
+            .pool
+            .clone()
+            .ok_or_else(|| (key.clone(), "needs the deployment's 'pool'".to_string()))?;
+        let shared = raw
+            .deployment
+            .iter()
+            .any(|o| o.name != d.name && o.pool.as_deref() == Some(pool_name.as_str()));
+        if shared {
+            return Err((
+                key,
+                format!(
+                    "copies replicates pool '{pool_name}' too, so no other deployment may use it"
+                ),
+            ));
+        }
+        if raw
+            .deployment
+            .iter()
+            .any(|o| o.spillover.as_deref() == Some(d.name.as_str()))
+        {
+            return Err((key, "a spillover target cannot have copies".into()));
+        }
+        raw.deployment[i].copies = None;
+        if n == 1 {
+            i += 1;
+            continue;
+        }
+        let pi = raw
+            .pool
+            .iter()
+            .position(|p| p.name == pool_name)
+            .ok_or_else(|| {
+                (
+                    format!("deployment.{}.pool", d.name),
+                    format!("unknown pool '{pool_name}'"),
+                )
+            })?;
+        let pool = raw.pool.remove(pi);
+        for k in (1..=n).rev() {
+            let mut p = pool.clone();
+            p.name = format!("{}-{k}", pool.name);
+            p.subscription = format!("{}-{k}", pool.subscription);
+            raw.pool.insert(pi, p);
+        }
+        raw.deployment.remove(i);
+        for k in (1..=n).rev() {
+            let mut c = d.clone();
+            c.copies = None;
+            c.name = format!("{}-{k}", d.name);
+            c.pool = Some(format!("{pool_name}-{k}"));
+            raw.deployment.insert(i, c);
+        }
+        if let Some(list) = raw.router.deployments.as_mut()
+            && let Some(pos) = list.iter().position(|x| *x == d.name)
+        {
+            list.remove(pos);
+            for k in (1..=n).rev() {
+                list.insert(pos, format!("{}-{k}", d.name));
+            }
+        }
+        i += n as usize;
+    }
+    Ok(())
 }
 
 struct Ctx<'a> {

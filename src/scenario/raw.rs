@@ -36,6 +36,37 @@ pub struct RawScenario {
     /// `[[variant]]`: named overrides; kept as plain tables and applied before deserializing.
     #[serde(default)]
     pub variant: Vec<toml::Table>,
+    /// `[sweep]`: the parameter grid of `spillway sweep`.
+    pub sweep: Option<RawSweep>,
+    /// `[[slo]]`: service-level objectives checked by `spillway check` and `sweep --check`.
+    #[serde(default)]
+    pub slo: Vec<RawSlo>,
+}
+
+/// `[sweep]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSweep {
+    /// `"dotted.key" = [values]` or `"dotted.key" = "A..B step S"`.
+    #[serde(default)]
+    pub grid: toml::Table,
+    /// Independent replications per point and variant (different seeds).
+    pub replications: Option<u32>,
+    /// Variants to sweep (default: all).
+    pub variants: Option<Vec<String>>,
+}
+
+/// `[[slo]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    pub name: Option<String>,
+    /// A summary path (`sessions.duration_ms.p95`) or a ratio of two (`requests.failed / requests.sent`).
+    pub metric: String,
+    pub max: Option<f64>,
+    pub min: Option<f64>,
+    /// Variants it applies to (default: all).
+    pub variants: Option<Vec<String>>,
 }
 
 /// `[scenario]`.
@@ -117,6 +148,8 @@ pub struct RawDeployment {
     pub decode_tokens_per_s: Option<f64>,
     pub decode_variation_cv: Option<f64>,
     pub speed_curve: Option<Vec<[f64; 2]>>,
+    /// Standard only: replicate this deployment and its pool into this many subscriptions.
+    pub copies: Option<u32>,
 }
 
 /// `[client]`.
