@@ -105,7 +105,7 @@ fn diff_dirs(expected: &Path, actual: &Path) -> Vec<String> {
             "file lists differ: committed {e:?}, regenerated {a:?}"
         ));
     }
-    for n in e.iter().filter(|n| a.contains(n)) {
+    for n in e.iter().filter(|n| a.contains(n) && expected.join(n.as_str()).is_file()) {
         if std::fs::read(expected.join(n)).unwrap() != std::fs::read(actual.join(n)).unwrap() {
             problems.push(format!("{n} differs"));
         }
@@ -135,8 +135,17 @@ fn golden_results_match() {
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let sweep_out = out.join("sweep");
+        let o = Command::new(env!("CARGO_BIN_EXE_spillway"))
+            .args(["sweep", &scenario_path(&format!("{name}.toml")), "--out", sweep_out.to_str().unwrap(), "--quiet"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         for p in diff_dirs(&root().join("results").join(name), &out) {
             problems.push(format!("results/{name}: {p}"));
+        }
+        for p in diff_dirs(&root().join("results").join(name).join("sweep"), &sweep_out) {
+            problems.push(format!("results/{name}/sweep: {p}"));
         }
     }
     assert!(

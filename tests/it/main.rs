@@ -5,6 +5,7 @@ mod determinism;
 mod invariants;
 mod queueing;
 mod seeds;
+mod sweep;
 
 use std::path::PathBuf;
 
