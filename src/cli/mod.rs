@@ -282,7 +282,8 @@ fn sweep(a: SweepArgs) -> Result<u8> {
         replications: a.replications,
         variants: a.variants.clone(),
     };
-    let plan = sweep::plan(&set, &opts)?;
+    let pool = thread_pool(a.jobs)?;
+    let plan = pool.install(|| sweep::plan(&set, &opts))?;
     if a.check && plan.slos.is_empty() {
         return Err(Error::Usage(format!(
             "{}: --check needs [[slo]] entries in the scenario",
@@ -295,7 +296,6 @@ fn sweep(a: SweepArgs) -> Result<u8> {
         ));
     }
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(a.out.display().to_string(), e))?;
-    let pool = thread_pool(a.jobs)?;
     let started = Instant::now();
     let doc = pool.install(|| sweep::run(&plan, shard, show_progress(a.quiet)));
     let wall = started.elapsed().as_secs_f64();

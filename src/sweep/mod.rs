@@ -140,23 +140,29 @@ pub fn plan(set: &ScenarioSet, opts: &Options) -> Result<Plan> {
         .map(|(i, _)| i)
         .collect();
     let points = grid::cartesian(&params);
-    let mut scenarios = Vec::with_capacity(points.len());
-    for (pi, values) in points.iter().enumerate() {
-        let overrides: Vec<Override> = params
-            .iter()
-            .zip(values)
-            .map(|(p, v)| Override {
-                origin: format!("sweep point {pi}:"),
-                key: p.key.clone(),
-                value: v.clone(),
-            })
-            .collect();
-        let built: Vec<Scenario> = variant_idx
-            .iter()
-            .map(|&i| set.rebuild(i, &overrides))
-            .collect::<Result<_>>()?;
-        scenarios.push(built);
-    }
+    // Every point's variants are built (and so checked) before anything runs; points build
+    // independently, in parallel, collected in order (the first error in point order wins).
+    let scenarios: Vec<Vec<Scenario>> = points
+        .par_iter()
+        .enumerate()
+        .map(|(pi, values)| {
+            let overrides: Vec<Override> = params
+                .iter()
+                .zip(values)
+                .map(|(p, v)| Override {
+                    origin: format!("sweep point {pi}:"),
+                    key: p.key.clone(),
+                    value: v.clone(),
+                })
+                .collect();
+            variant_idx
+                .iter()
+                .map(|&i| set.rebuild(i, &overrides))
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Vec<Result<Vec<Scenario>>>>()
+        .into_iter()
+        .collect::<Result<_>>()?;
     Ok(Plan {
         params,
         points,
