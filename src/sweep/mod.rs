@@ -191,7 +191,7 @@ pub struct RunRecord {
     pub replication: u32,
     /// Seed used.
     pub seed: u64,
-    /// The variant summary (same shape as in `summary.json`).
+    /// The variant summary (as in `summary.json`, without `distributions`).
     pub summary: Json,
 }
 
@@ -329,13 +329,19 @@ pub fn run(plan: &Plan, shard: Option<Shard>, progress: bool) -> SweepDoc {
             sc.seed = run_seed(plan.seed, replication);
             let summary = simulate(&sc, None).summarize(&sc);
             bar.inc(1);
+            let mut summary = serde_json::to_value(&summary).expect("summary serializes");
+            // The CDF points are for run reports; a sweep charts metrics against parameters,
+            // and without them sweep.json stays ~20x smaller.
+            if let Some(m) = summary.as_object_mut() {
+                m.remove("distributions");
+            }
             RunRecord {
                 index,
                 point,
                 variant: sc.variant.clone(),
                 replication,
                 seed: sc.seed,
-                summary: serde_json::to_value(&summary).expect("summary serializes"),
+                summary,
             }
         })
         .collect();
