@@ -256,17 +256,20 @@ fn show_progress(quiet: bool) -> bool {
     !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
 }
 
-fn slo_table(doc: &sweep::SweepDoc, format: CheckFormat) -> (String, bool) {
+/// Prints a finished sweep's SLO table; returns the exit code (0 all hold, 1 any fails).
+fn print_slo_table(doc: &sweep::SweepDoc, format: CheckFormat) -> u8 {
     let verdicts = sweep::verdicts(doc);
-    let ok = verdicts.iter().all(|v| v.pass);
-    (
-        slo::render(
-            &verdicts,
-            &sweep::point_labels(doc),
-            format == CheckFormat::Markdown,
-        ),
-        ok,
-    )
+    let table = slo::render(
+        &verdicts,
+        &sweep::point_labels(doc),
+        format == CheckFormat::Markdown,
+    );
+    let _ = std::io::stdout().lock().write_all(table.as_bytes());
+    if verdicts.iter().all(|v| v.pass) {
+        0
+    } else {
+        1
+    }
 }
 
 fn sweep(a: SweepArgs) -> Result<u8> {
@@ -332,12 +335,12 @@ fn sweep(a: SweepArgs) -> Result<u8> {
         a.out.join("sweep.csv").display(),
         a.out.join("sweep.json").display()
     );
-    if a.check {
-        let (table, ok) = slo_table(&doc, a.format);
-        let _ = stdout.write_all(table.as_bytes());
-        return Ok(if ok { 0 } else { 1 });
-    }
-    Ok(0)
+    drop(stdout);
+    Ok(if a.check {
+        print_slo_table(&doc, a.format)
+    } else {
+        0
+    })
 }
 
 fn check(a: CheckArgs) -> Result<u8> {
@@ -396,12 +399,12 @@ fn merge(a: MergeArgs) -> Result<u8> {
         doc.runs.len(),
         a.out.display()
     );
-    if a.check {
-        let (table, ok) = slo_table(&doc, a.format);
-        let _ = stdout.write_all(table.as_bytes());
-        return Ok(if ok { 0 } else { 1 });
-    }
-    Ok(0)
+    drop(stdout);
+    Ok(if a.check {
+        print_slo_table(&doc, a.format)
+    } else {
+        0
+    })
 }
 
 fn run(a: RunArgs) -> Result<u8> {

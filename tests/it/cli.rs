@@ -5,18 +5,21 @@ use std::process::{Command, Output};
 
 use crate::scenario_path;
 
-fn spillway(args: &[&str]) -> Output {
+/// Runs the binary.
+pub fn spillway(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_spillway"))
         .args(args)
         .output()
         .expect("the binary runs")
 }
 
-fn stdout(o: &Output) -> String {
+/// Its standard output.
+pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn stderr(o: &Output) -> String {
+/// Its standard error.
+pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 

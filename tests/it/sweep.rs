@@ -2,22 +2,19 @@
 //! sharding, seeds per run, SLO exit codes, bad input.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::cli::tempdir;
+use crate::cli::{spillway, stderr, stdout, tempdir};
 use crate::scenario_path;
 
-fn spillway(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spillway")).args(args).output().expect("the binary runs")
-}
-
 fn ok(o: &Output) -> String {
-    assert!(o.status.success(), "exit {:?}: {}", o.status.code(), String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        stderr(o)
+    );
+    stdout(o)
 }
 
 fn read(p: &Path) -> Vec<u8> {
@@ -94,18 +91,49 @@ fn jobs_1_and_n_and_shards_give_the_same_bytes() {
     let dir = tempdir();
     let f = scenario(&dir);
     let out = |name: &str| dir.join(name);
-    ok(&spillway(&["sweep", &f, "--out", out("j1").to_str().unwrap(), "--jobs", "1", "-q"]));
-    ok(&spillway(&["sweep", &f, "--out", out("j3").to_str().unwrap(), "--jobs", "3", "-q"]));
+    ok(&spillway(&[
+        "sweep",
+        &f,
+        "--out",
+        out("j1").to_str().unwrap(),
+        "--jobs",
+        "1",
+        "-q",
+    ]));
+    ok(&spillway(&[
+        "sweep",
+        &f,
+        "--out",
+        out("j3").to_str().unwrap(),
+        "--jobs",
+        "3",
+        "-q",
+    ]));
     for f_ in ["sweep.csv", "sweep.json"] {
-        assert_eq!(read(&out("j1").join(f_)), read(&out("j3").join(f_)), "{f_}: --jobs 1 vs 3");
+        assert_eq!(
+            read(&out("j1").join(f_)),
+            read(&out("j3").join(f_)),
+            "{f_}: --jobs 1 vs 3"
+        );
     }
     // Three shards, merged.
     let mut shard_dirs = Vec::new();
     for i in 0..3 {
         let d = out(&format!("shard{i}"));
         let s = format!("{i}/3");
-        ok(&spillway(&["sweep", &f, "--out", d.to_str().unwrap(), "--shard", &s, "-q"]));
-        assert!(!d.join("sweep.csv").exists(), "a shard writes only its sweep.json");
+        ok(&spillway(&[
+            "sweep",
+            &f,
+            "--out",
+            d.to_str().unwrap(),
+            "--shard",
+            &s,
+            "-q",
+        ]));
+        assert!(
+            !d.join("sweep.csv").exists(),
+            "a shard writes only its sweep.json"
+        );
         shard_dirs.push(d.display().to_string());
     }
     let merged = out("merged");
@@ -114,13 +142,30 @@ fn jobs_1_and_n_and_shards_give_the_same_bytes() {
     args.extend(["--out", merged.to_str().unwrap()]);
     ok(&spillway(&args));
     for f_ in ["sweep.csv", "sweep.json"] {
-        assert_eq!(read(&out("j1").join(f_)), read(&merged.join(f_)), "{f_}: merged shards vs one run");
+        assert_eq!(
+            read(&out("j1").join(f_)),
+            read(&merged.join(f_)),
+            "{f_}: merged shards vs one run"
+        );
     }
     // Merging an incomplete or duplicated set is refused.
-    let o = spillway(&["merge", &shard_dirs[0], &shard_dirs[1], "--out", out("bad").to_str().unwrap()]);
+    let o = spillway(&[
+        "merge",
+        &shard_dirs[0],
+        &shard_dirs[1],
+        "--out",
+        out("bad").to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("missing shards: 2/3"), "{}", stderr(&o));
-    let o = spillway(&["merge", &shard_dirs[0], &shard_dirs[0], &shard_dirs[1], "--out", out("bad").to_str().unwrap()]);
+    let o = spillway(&[
+        "merge",
+        &shard_dirs[0],
+        &shard_dirs[0],
+        &shard_dirs[1],
+        "--out",
+        out("bad").to_str().unwrap(),
+    ]);
     assert!(stderr(&o).contains("given twice"), "{}", stderr(&o));
 }
 
@@ -129,13 +174,25 @@ fn grid_replications_and_seeds() {
     let dir = tempdir();
     let f = scenario(&dir);
     let d = dir.join("o");
-    ok(&spillway(&["sweep", &f, "--out", d.to_str().unwrap(), "-q"]));
+    ok(&spillway(&[
+        "sweep",
+        &f,
+        "--out",
+        d.to_str().unwrap(),
+        "-q",
+    ]));
     let doc: serde_json::Value = serde_json::from_slice(&read(&d.join("sweep.json"))).unwrap();
     assert_eq!(doc["schema"], "spillway.sweep/v1");
-    assert_eq!(doc["parameters"], serde_json::json!(["workload.users", "deployment.d.copies"]));
+    assert_eq!(
+        doc["parameters"],
+        serde_json::json!(["workload.users", "deployment.d.copies"])
+    );
     // 2 users values x copies 1,3 = 4 points; x 2 variants x 3 replications = 24 runs.
     assert_eq!(doc["points"].as_array().unwrap().len(), 4);
-    assert_eq!(doc["points"][1]["values"], serde_json::json!({"workload.users": 1, "deployment.d.copies": 3}));
+    assert_eq!(
+        doc["points"][1]["values"],
+        serde_json::json!({"workload.users": 1, "deployment.d.copies": 3})
+    );
     let runs = doc["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 24);
     for (i, r) in runs.iter().enumerate() {
@@ -153,29 +210,77 @@ fn grid_replications_and_seeds() {
     }
     // Replication 0 of a point is exactly `spillway run` with that point's settings.
     let run = ok(&spillway(&[
-        "run", &f, "--format", "json", "-q", "--variant", "capped", "--set", "workload.users=4", "--set", "deployment.d.copies=3",
+        "run",
+        &f,
+        "--format",
+        "json",
+        "-q",
+        "--variant",
+        "capped",
+        "--set",
+        "workload.users=4",
+        "--set",
+        "deployment.d.copies=3",
     ]));
     let run: serde_json::Value = serde_json::from_str(&run).unwrap();
-    let point3_capped_rep0 = runs.iter().find(|r| r["point"] == 3 && r["variant"] == "capped" && r["replication"] == 0).unwrap();
-    assert_eq!(point3_capped_rep0["summary"]["sessions"], run["variants"][0]["sessions"]);
-    assert_eq!(point3_capped_rep0["summary"]["requests"], run["variants"][0]["requests"]);
+    let point3_capped_rep0 = runs
+        .iter()
+        .find(|r| r["point"] == 3 && r["variant"] == "capped" && r["replication"] == 0)
+        .unwrap();
+    assert_eq!(
+        point3_capped_rep0["summary"]["sessions"],
+        run["variants"][0]["sessions"]
+    );
+    assert_eq!(
+        point3_capped_rep0["summary"]["requests"],
+        run["variants"][0]["requests"]
+    );
     // The CSV: one row per point x variant, parameters as columns, CI half-widths filled.
     let csv = String::from_utf8(read(&d.join("sweep.csv"))).unwrap();
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    assert_eq!(&header[..5], ["point", "variant", "workload.users", "deployment.d.copies", "replications"]);
-    assert!(header.contains(&"session_p95_s") && header.contains(&"session_p95_s_ci95") && header.contains(&"cost_per_1k_sessions_usd"));
+    assert_eq!(
+        &header[..5],
+        [
+            "point",
+            "variant",
+            "workload.users",
+            "deployment.d.copies",
+            "replications"
+        ]
+    );
+    assert!(
+        header.contains(&"session_p95_s")
+            && header.contains(&"session_p95_s_ci95")
+            && header.contains(&"cost_per_1k_sessions_usd")
+    );
     let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 8);
-    let ci = header.iter().position(|h| *h == "session_p50_s_ci95").unwrap();
-    assert!(rows.iter().all(|r| r[4] == "3" && !r[ci].is_empty()), "three replications give a CI");
+    let ci = header
+        .iter()
+        .position(|h| *h == "session_p50_s_ci95")
+        .unwrap();
+    assert!(
+        rows.iter().all(|r| r[4] == "3" && !r[ci].is_empty()),
+        "three replications give a CI"
+    );
     // More users on one subscription are slower than one user; three subscriptions help.
     let p50 = header.iter().position(|h| *h == "session_p50_s").unwrap();
     let v = |point: &str, variant: &str| -> f64 {
-        rows.iter().find(|r| r[0] == point && r[1] == variant).unwrap()[p50].parse().unwrap()
+        rows.iter()
+            .find(|r| r[0] == point && r[1] == variant)
+            .unwrap()[p50]
+            .parse()
+            .unwrap()
     };
-    assert!(v("2", "plain") > v("0", "plain"), "4 users slower than 1 on one subscription");
-    assert!(v("3", "plain") < v("2", "plain"), "3 subscriptions faster than 1 for 4 users");
+    assert!(
+        v("2", "plain") > v("0", "plain"),
+        "4 users slower than 1 on one subscription"
+    );
+    assert!(
+        v("3", "plain") < v("2", "plain"),
+        "3 subscriptions faster than 1 for 4 users"
+    );
 }
 
 #[test]
@@ -185,24 +290,61 @@ fn check_exit_codes_and_formats() {
     // One user on one subscription meets both SLOs ...
     let o = spillway(&["check", &f, "--set", "workload.users=1"]);
     let out = ok(&o);
-    assert!(out.contains("median session under 30 s") && out.contains("pass") && out.contains("all 3 SLO checks pass"), "{out}");
+    assert!(
+        out.contains("median session under 30 s")
+            && out.contains("pass")
+            && out.contains("all 3 SLO checks pass"),
+        "{out}"
+    );
     // ... six users do not: exit 1, and the table says which.
     let o = spillway(&["check", &f, "--set", "workload.users=6"]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("FAIL") && out.contains("SLO checks FAIL"), "{out}");
-    let o = spillway(&["check", &f, "--set", "workload.users=6", "--format", "markdown"]);
+    assert!(
+        out.contains("FAIL") && out.contains("SLO checks FAIL"),
+        "{out}"
+    );
+    let o = spillway(&[
+        "check",
+        &f,
+        "--set",
+        "workload.users=6",
+        "--format",
+        "markdown",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.starts_with("## SLO checks") && out.contains("| slo | variant |") && out.contains("**FAIL**"), "{out}");
+    assert!(
+        out.starts_with("## SLO checks")
+            && out.contains("| slo | variant |")
+            && out.contains("**FAIL**"),
+        "{out}"
+    );
     // sweep --check evaluates every point: some fail here, so exit 1.
-    let o = spillway(&["sweep", &f, "--out", dir.join("c").to_str().unwrap(), "--check", "-q"]);
+    let o = spillway(&[
+        "sweep",
+        &f,
+        "--out",
+        dir.join("c").to_str().unwrap(),
+        "--check",
+        "-q",
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).contains("users=4 copies=1"));
     // The shipped foundry scenario: 3 subscriptions pass, 1 subscription fails.
     let p = scenario_path("foundry-parallel-load.toml");
-    ok(&spillway(&["check", &p, "--variant", "4-users-3-subscriptions"]));
-    assert_eq!(spillway(&["check", &p, "--variant", "4-users"]).status.code(), Some(1));
+    ok(&spillway(&[
+        "check",
+        &p,
+        "--variant",
+        "4-users-3-subscriptions",
+    ]));
+    assert_eq!(
+        spillway(&["check", &p, "--variant", "4-users"])
+            .status
+            .code(),
+        Some(1)
+    );
 }
 
 #[test]
@@ -220,26 +362,94 @@ fn bad_sweep_input_exits_2_naming_the_key() {
             assert!(err.contains(n), "{args:?}: stderr lacks {n:?}: {err}");
         }
     };
-    bad(&["sweep", &f, "--out", out, "--grid", "nonsense"], &["--grid 'nonsense'", "KEY=VALUES"]);
-    bad(&["sweep", &f, "--out", out, "--grid", "workload.users=5..1 step 1"], &["--grid workload.users", "start <= end"]);
-    bad(&["sweep", &f, "--out", out, "--grid", "deployment.zz.tpm=1000"], &["deployment.zz.tpm", "no entry named 'zz'"]);
-    bad(&["sweep", &f, "--out", out, "--grid", "client.timeout=soon"], &["client.timeout", "soon"]);
-    bad(&["sweep", &f, "--out", out, "--shard", "3/3"], &["--shard", "0 <= I < N"]);
-    bad(&["sweep", &f, "--out", out, "--variant", "nope"], &["unknown variant 'nope'"]);
+    bad(
+        &["sweep", &f, "--out", out, "--grid", "nonsense"],
+        &["--grid 'nonsense'", "KEY=VALUES"],
+    );
+    bad(
+        &[
+            "sweep",
+            &f,
+            "--out",
+            out,
+            "--grid",
+            "workload.users=5..1 step 1",
+        ],
+        &["--grid workload.users", "start <= end"],
+    );
+    bad(
+        &[
+            "sweep",
+            &f,
+            "--out",
+            out,
+            "--grid",
+            "deployment.zz.tpm=1000",
+        ],
+        &["deployment.zz.tpm", "no entry named 'zz'"],
+    );
+    bad(
+        &["sweep", &f, "--out", out, "--grid", "client.timeout=soon"],
+        &["client.timeout", "soon"],
+    );
+    bad(
+        &["sweep", &f, "--out", out, "--shard", "3/3"],
+        &["--shard", "0 <= I < N"],
+    );
+    bad(
+        &["sweep", &f, "--out", out, "--variant", "nope"],
+        &["unknown variant 'nope'"],
+    );
     let edit = |from: &str, to: &str| -> String {
         assert!(SWEEP.contains(from), "{from}");
         let p = dir.join(format!("e{}.toml", from.len() + to.len()));
         std::fs::write(&p, SWEEP.replacen(from, to, 1)).unwrap();
         p.display().to_string()
     };
-    bad(&["validate", &edit("\"1..3 step 2\"", "\"1..3\"")], &["sweep.grid.\"deployment.d.copies\"", "step"]);
-    bad(&["validate", &edit("replications = 3", "replications = 0")], &["sweep.replications", ">= 1"]);
-    bad(&["validate", &edit("replications = 3", "replicas = 3")], &["unknown field `replicas`"]);
-    bad(&["validate", &edit("metric = \"sessions.duration_ms.p50\"", "metric = \"sessions.duration.p50\"")], &["slo[0]", "sessions.duration.p50"]);
-    bad(&["validate", &edit("max = 30_000", "maxx = 30_000")], &["unknown field `maxx`"]);
-    bad(&["validate", &edit("max = 0.05", "min = 0.01\nmax = 0.05\nvariants_ = 1")], &["unknown field `variants_`"]);
-    bad(&["validate", &edit("variants = [\"capped\"]", "variants = [\"capt\"]")], &["slo[1]", "unknown variant 'capt'"]);
-    bad(&["validate", &edit("max = 0.05", "")], &["slo[1]", "give a bound"]);
+    bad(
+        &["validate", &edit("\"1..3 step 2\"", "\"1..3\"")],
+        &["sweep.grid.\"deployment.d.copies\"", "step"],
+    );
+    bad(
+        &["validate", &edit("replications = 3", "replications = 0")],
+        &["sweep.replications", ">= 1"],
+    );
+    bad(
+        &["validate", &edit("replications = 3", "replicas = 3")],
+        &["unknown field `replicas`"],
+    );
+    bad(
+        &[
+            "validate",
+            &edit(
+                "metric = \"sessions.duration_ms.p50\"",
+                "metric = \"sessions.duration.p50\"",
+            ),
+        ],
+        &["slo[0]", "sessions.duration.p50"],
+    );
+    bad(
+        &["validate", &edit("max = 30_000", "maxx = 30_000")],
+        &["unknown field `maxx`"],
+    );
+    bad(
+        &[
+            "validate",
+            &edit("max = 0.05", "min = 0.01\nmax = 0.05\nvariants_ = 1"),
+        ],
+        &["unknown field `variants_`"],
+    );
+    bad(
+        &[
+            "validate",
+            &edit("variants = [\"capped\"]", "variants = [\"capt\"]"),
+        ],
+        &["slo[1]", "unknown variant 'capt'"],
+    );
+    bad(
+        &["validate", &edit("max = 0.05", "")],
+        &["slo[1]", "give a bound"],
+    );
     // Nothing was written by any of these.
     assert!(!o_.join("sweep.json").exists());
 }
