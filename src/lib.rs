@@ -108,6 +108,7 @@ pub mod deployment;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod gateway;
 pub mod metrics;
 pub mod output;
 pub mod rng;

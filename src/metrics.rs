@@ -114,10 +114,46 @@ pub struct DeploymentMetrics {
     pub charged_estimate: u64,
     /// Per-token cost (standard deployments).
     pub token_cost_usd: f64,
+    /// Attempts answered at once by an injected error fault (outage or transient error).
+    pub fault_errors: u64,
+    /// Attempts answered at once by an injected capacity 429.
+    pub fault_429: u64,
+    /// Attempts that reached the deployment while an outage fault was active on it.
+    pub attempts_in_outage: u64,
     /// Sum of utilization samples (for the mean).
     pub utilization_sum: f64,
     /// Number of utilization samples.
     pub utilization_samples: u64,
+}
+
+/// What one gateway backend saw, summed over gateway instances.
+#[derive(Clone, Debug, Default)]
+pub struct BackendMetrics {
+    /// Forwards to it (attempts).
+    pub forwarded: u64,
+    /// Forwards it admitted.
+    pub admitted: u64,
+    /// Forwards answered with an error (rejections, faults, 408s).
+    pub failed: u64,
+    /// Breaker trips.
+    pub breaker_trips: u64,
+    /// Time its breakers were open.
+    pub breaker_open: SimTime,
+    /// Times it was marked throttled.
+    pub throttle_marks: u64,
+}
+
+/// What the gateway counted (all zero without a gateway).
+#[derive(Clone, Debug, Default)]
+pub struct GatewayMetrics {
+    /// Retries the gateway made on its own (each is one more attempt).
+    pub retries: u64,
+    /// Answers of the gateway itself with 503: every backend's breaker open.
+    pub rejected_503: u64,
+    /// Answers of the gateway itself with 429: every backend marked throttled.
+    pub rejected_429: u64,
+    /// Per backend, in `[[gateway.backend]]` order.
+    pub backends: Vec<BackendMetrics>,
 }
 
 /// One time-series row.
@@ -190,6 +226,8 @@ pub struct RunMetrics {
     pub session_duration: Latency,
     /// Per deployment, by index.
     pub deployments: Vec<DeploymentMetrics>,
+    /// Gateway counters.
+    pub gateway: GatewayMetrics,
     /// Time series.
     pub series: Vec<SeriesRow>,
     /// Integral of requests in flight over time, request-microseconds.
@@ -238,6 +276,12 @@ pub struct VariantSummary {
     pub throughput: Throughput,
     pub cost_usd: Cost,
     pub deployments: Vec<DeploymentSummary>,
+    /// Present when the scenario has a `[gateway]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewaySummary>,
+    /// Present when the scenario has `[[fault]]`s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultSummary>,
     pub sim: SimInfo,
     /// CDF points for charts: `[value_ms, quantile]`.
     pub distributions: Distributions,
@@ -327,6 +371,63 @@ pub struct DeploymentSummary {
     pub completion_tokens: u64,
     pub charged_estimate: u64,
     pub cost_usd: f64,
+}
+
+/// The gateway's counters in the summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct GatewaySummary {
+    pub policy: &'static str,
+    pub instances: u32,
+    /// Forwards to backends (= `requests.attempts`).
+    pub forwarded: u64,
+    /// Retries made by the gateway itself.
+    pub gateway_retries: u64,
+    /// Retries that went to a different backend than the forward before.
+    pub failovers: u64,
+    /// Gateway-generated 503s (all breakers open) and 429s (all backends throttled).
+    pub rejected_503: u64,
+    pub rejected_429: u64,
+    pub breaker_trips: u64,
+    /// Sum over backends and instances of the time breakers were open, seconds.
+    pub breaker_open_s: f64,
+    pub throttle_marks: u64,
+    pub backends: Vec<BackendSummary>,
+}
+
+/// One gateway backend in the summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct BackendSummary {
+    pub deployment: String,
+    pub priority: u32,
+    pub forwarded: u64,
+    /// Share of all forwards.
+    pub share: f64,
+    pub admitted: u64,
+    pub failed: u64,
+    pub breaker_trips: u64,
+    pub breaker_open_s: f64,
+    pub throttle_marks: u64,
+}
+
+/// Injected faults in the summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct FaultSummary {
+    /// Attempts answered by an injected error (outage or transient error).
+    pub errors: u64,
+    /// Attempts answered by an injected capacity 429.
+    pub capacity_429: u64,
+    /// Attempts that reached a deployment during an outage on it.
+    pub attempts_in_outage: u64,
+    pub deployments: Vec<FaultDeploymentSummary>,
+}
+
+/// Per deployment fault counts.
+#[derive(Clone, Debug, Serialize)]
+pub struct FaultDeploymentSummary {
+    pub name: String,
+    pub errors: u64,
+    pub capacity_429: u64,
+    pub attempts_in_outage: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -441,6 +542,59 @@ impl RunMetrics {
                 per_1k_requests: round6(ratio(total * 1000.0, self.succeeded as f64)),
             },
             deployments,
+            gateway: sc.gateway.as_ref().map(|g| {
+                let gm = &self.gateway;
+                let forwarded: u64 = gm.backends.iter().map(|b| b.forwarded).sum();
+                GatewaySummary {
+                    policy: g.policy.name(),
+                    instances: g.instances,
+                    forwarded,
+                    gateway_retries: gm.retries,
+                    failovers: self.failovers,
+                    rejected_503: gm.rejected_503,
+                    rejected_429: gm.rejected_429,
+                    breaker_trips: gm.backends.iter().map(|b| b.breaker_trips).sum(),
+                    breaker_open_s: round3(
+                        gm.backends
+                            .iter()
+                            .map(|b| b.breaker_open.as_secs_f64())
+                            .sum(),
+                    ),
+                    throttle_marks: gm.backends.iter().map(|b| b.throttle_marks).sum(),
+                    backends: g
+                        .backends
+                        .iter()
+                        .zip(&gm.backends)
+                        .map(|(b, m)| BackendSummary {
+                            deployment: sc.deployments[b.deployment].name.clone(),
+                            priority: b.priority,
+                            forwarded: m.forwarded,
+                            share: round6(ratio(m.forwarded as f64, forwarded as f64)),
+                            admitted: m.admitted,
+                            failed: m.failed,
+                            breaker_trips: m.breaker_trips,
+                            breaker_open_s: round3(m.breaker_open.as_secs_f64()),
+                            throttle_marks: m.throttle_marks,
+                        })
+                        .collect(),
+                }
+            }),
+            faults: (!sc.faults.is_empty()).then(|| FaultSummary {
+                errors: self.deployments.iter().map(|m| m.fault_errors).sum(),
+                capacity_429: self.deployments.iter().map(|m| m.fault_429).sum(),
+                attempts_in_outage: self.deployments.iter().map(|m| m.attempts_in_outage).sum(),
+                deployments: sc
+                    .deployments
+                    .iter()
+                    .zip(&self.deployments)
+                    .map(|(d, m)| FaultDeploymentSummary {
+                        name: d.name.clone(),
+                        errors: m.fault_errors,
+                        capacity_429: m.fault_429,
+                        attempts_in_outage: m.attempts_in_outage,
+                    })
+                    .collect(),
+            }),
             distributions: Distributions {
                 e2e_ms: self.e2e.cdf(),
                 ttft_ms: self.ttft.cdf(),

@@ -25,6 +25,10 @@ pub enum Stream {
     User = 3,
     /// Client and router randomness of one run: backoff jitter, random picks.
     Chaos = 4,
+    /// Gateway randomness of one run (`random`, `weighted`, `power-of-two`), by instance.
+    Gateway = 5,
+    /// Fault draws of one run (transient error and capacity-429 rates).
+    Faults = 6,
 }
 
 /// SplitMix64 finalizer: a bijective, well-mixed hash of one word.

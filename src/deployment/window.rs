@@ -36,6 +36,12 @@ impl RollingWindow {
         self.limit
     }
 
+    /// Changes the limit (a temporary cut of a deployment's effective limit). Charges already
+    /// in the window stay; checks from now on use the new limit.
+    pub fn set_limit(&mut self, limit: u64) {
+        self.limit = limit;
+    }
+
     fn expire(&mut self, now: SimTime) {
         while let Some(&(t, cum)) = self.charges.front() {
             if t + self.window <= now {

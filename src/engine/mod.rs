@@ -19,7 +19,8 @@ use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::deployment::{LeakyBucket, ProcessorSharing, RollingWindow};
-use crate::metrics::{DeploymentMetrics, RunMetrics, SeriesRow};
+use crate::gateway::{Breaker, FaultKind, Load, choose};
+use crate::metrics::{BackendMetrics, DeploymentMetrics, RunMetrics, SeriesRow};
 use crate::rng::{SimRng, Stream, stream};
 use crate::scenario::{Arrivals, DeploymentKind, RoutePolicy, Scenario};
 use crate::time::SimTime;
@@ -119,6 +120,7 @@ enum Ev {
     UserStart { user: u32 },
     StepStart { slot: u32, session: u64 },
     Retry { slot: u32, session: u64 },
+    GatewayRetry { slot: u32, session: u64 },
     PrefillDone { slot: u32, attempt: u64 },
     DecodeDone { dep: u32, generation: u64 },
     DecodeFinish { slot: u32, attempt: u64 },
@@ -155,6 +157,13 @@ struct Session {
     tried: u64,
     route_start: usize,
     min_retry_at: SimTime,
+    // gateway: the instance handling the current client attempt, the backend of the current
+    // forward, retries made by the gateway in this client attempt, backends tried
+    gw_instance: u32,
+    gw_backend: u32,
+    gw_retries: u32,
+    gw_tried: u64,
+    gw_forwarded_at: SimTime,
     // current attempt
     attempt: u64,
     phase: Phase,
@@ -215,6 +224,11 @@ impl Session {
             tried: 0,
             route_start: 0,
             min_retry_at: SimTime::MAX,
+            gw_instance: 0,
+            gw_backend: u32::MAX,
+            gw_retries: 0,
+            gw_tried: 0,
+            gw_forwarded_at: SimTime::ZERO,
             attempt: 0,
             phase: Phase::Idle,
             dep: 0,
@@ -230,6 +244,8 @@ impl Session {
 }
 
 struct DepState {
+    /// Token and request limits as configured (a `limit-cut` fault scales them).
+    base_limits: (u64, u64),
     /// Whether decode speed is independent of concurrency (see `admitted`).
     flat: bool,
     /// Per-request decode speed variation, with its constants computed once.
@@ -291,6 +307,37 @@ pub struct Engine<'a> {
     user_rngs: Vec<SimRng>,
     user_sessions: Vec<u32>,
     rr: Vec<usize>,
+    /// Gateway instances (empty without a gateway).
+    gw: Vec<GwInstance>,
+    /// The instance that takes the next client attempt.
+    gw_next: usize,
+    /// Per deployment, the indices of the faults that apply to it.
+    dep_faults: Vec<Vec<usize>>,
+    /// Draws of the transient fault rates.
+    fault_rng: SimRng,
+    /// Gateway backend weights, by backend.
+    gw_weights: Vec<f64>,
+    /// End of the run (`duration + drain`): caps breaker open times.
+    horizon: SimTime,
+}
+
+/// One gateway instance's own state: nothing is shared between instances.
+struct GwInstance {
+    /// Rotation cursor (next backend index to start from).
+    cursor: usize,
+    rng: SimRng,
+    /// Per backend.
+    breakers: Vec<Breaker>,
+    throttled_until: Vec<SimTime>,
+    load: Vec<Load>,
+}
+
+/// A backend's (or the gateway's) error answer to a forward.
+#[derive(Clone, Copy, Debug)]
+struct Reject {
+    status: u16,
+    /// Retry-After as an absolute time, when the answer carries one.
+    at: Option<SimTime>,
 }
 
 /// Runs one variant to the end and returns what it measured.
@@ -348,6 +395,10 @@ impl<'a> Engine<'a> {
                     ),
                 };
                 DepState {
+                    base_limits: (
+                        tokens.as_ref().map_or(0, |w| w.limit()),
+                        requests.as_ref().map_or(0, |w| w.limit()),
+                    ),
                     flat: crate::scenario::is_flat(&d.serving.speed_table),
                     speed_variation: SpeedVariation::new(d.serving.decode_variation_cv),
                     tokens,
@@ -373,10 +424,13 @@ impl<'a> Engine<'a> {
             Arrivals::Closed { users, .. } => users,
             _ => 0,
         };
-        let m = RunMetrics {
+        let mut m = RunMetrics {
             deployments: vec![DeploymentMetrics::default(); sc.deployments.len()],
             ..Default::default()
         };
+        if let Some(g) = &sc.gateway {
+            m.gateway.backends = vec![BackendMetrics::default(); g.backends.len()];
+        }
         let mut queue = EventQueue::default();
         let client_lane = queue.add_lane();
         let mut lane_of: Vec<(SimTime, Lane)> = Vec::new();
@@ -419,6 +473,31 @@ impl<'a> Engine<'a> {
                 .collect(),
             user_sessions: vec![0; users as usize],
             rr: vec![0; sc.models.len()],
+            gw: sc.gateway.as_ref().map_or_else(Vec::new, |g| {
+                (0..g.instances)
+                    .map(|i| GwInstance {
+                        cursor: 0,
+                        rng: stream(sc.seed, Stream::Gateway, i as u64),
+                        breakers: vec![Breaker::default(); g.backends.len()],
+                        throttled_until: vec![SimTime::ZERO; g.backends.len()],
+                        load: vec![Load::default(); g.backends.len()],
+                    })
+                    .collect()
+            }),
+            gw_next: 0,
+            dep_faults: (0..sc.deployments.len())
+                .map(|d| {
+                    (0..sc.faults.len())
+                        .filter(|&f| sc.faults[f].deployments.contains(&d))
+                        .collect()
+                })
+                .collect(),
+            fault_rng: stream(sc.seed, Stream::Faults, 0),
+            gw_weights: sc
+                .gateway
+                .as_ref()
+                .map_or_else(Vec::new, |g| g.backends.iter().map(|b| b.weight).collect()),
+            horizon: sc.duration + sc.drain,
         }
     }
 
@@ -465,6 +544,13 @@ impl<'a> Engine<'a> {
         }
         self.m.span = self.now;
         self.m.incomplete_requests = self.in_flight;
+        for inst in &self.gw {
+            for (b, br) in inst.breakers.iter().enumerate() {
+                let bm = &mut self.m.gateway.backends[b];
+                bm.breaker_trips += br.trips;
+                bm.breaker_open += br.open_time;
+            }
+        }
     }
 
     fn advance_clock(&mut self, t: SimTime) {
@@ -534,9 +620,9 @@ impl<'a> Engine<'a> {
                 .workload
                 .max_sessions
                 .is_none_or(|m| self.sessions_begun < m),
-            Ev::StepStart { slot, session } | Ev::Retry { slot, session } => {
-                self.waiting(slot, session)
-            }
+            Ev::StepStart { slot, session }
+            | Ev::Retry { slot, session }
+            | Ev::GatewayRetry { slot, session } => self.waiting(slot, session),
             Ev::PrefillDone { slot, attempt } => {
                 let s = &self.sessions[slot as usize];
                 s.attempt == attempt && s.phase == Phase::Prefill
@@ -574,6 +660,7 @@ impl<'a> Engine<'a> {
             }
             Ev::StepStart { slot, .. } => self.start_request(slot),
             Ev::Retry { slot, .. } => self.send(slot),
+            Ev::GatewayRetry { slot, .. } => self.gw_forward(slot),
             Ev::PrefillDone { slot, .. } => self.start_decode(slot),
             Ev::DecodeFinish { slot, .. } => self.attempt_succeeded(slot),
             Ev::DecodeDone { dep, .. } => {
@@ -608,6 +695,13 @@ impl<'a> Engine<'a> {
                 if status == 408 {
                     self.m.deployments[d].timed_out_408 += 1;
                     self.interval.timed_out_408 += 1;
+                }
+                if self.sc.gateway.is_some() {
+                    self.gw_answered(slot, status, None);
+                    if status == 408 {
+                        self.gw_failed(slot, Reject { status, at: None });
+                        return;
+                    }
                 }
                 self.attempt_failed(slot, status, None);
             }
@@ -695,6 +789,10 @@ impl<'a> Engine<'a> {
 
     /// A client attempt: the router tries deployments until one admits or failover ends.
     fn send(&mut self, slot: u32) {
+        if self.sc.gateway.is_some() {
+            self.gw_send(slot);
+            return;
+        }
         let s = &mut self.sessions[slot as usize];
         s.tried = 0;
         s.min_retry_at = SimTime::MAX;
@@ -726,14 +824,18 @@ impl<'a> Engine<'a> {
             self.m.attempts += 1;
             match self.admit(slot, route[k]) {
                 Ok(()) => return,
-                Err(at) => {
+                Err(rej) => {
                     let s = &mut self.sessions[slot as usize];
-                    s.min_retry_at = s.min_retry_at.min(at);
-                    if !self.sc.router.failover_on.contains(&429)
+                    if let Some(at) = rej.at {
+                        s.min_retry_at = s.min_retry_at.min(at);
+                    }
+                    if !self.sc.router.failover_on.contains(&rej.status)
                         || s.tried.count_ones() as usize == n
                     {
-                        let ra = s.min_retry_at - self.now;
-                        self.attempt_failed(slot, 429, Some(ra));
+                        // The last answer's status; the soonest Retry-After seen, if any.
+                        let ra =
+                            (s.min_retry_at != SimTime::MAX).then(|| s.min_retry_at - self.now);
+                        self.attempt_failed(slot, rej.status, ra);
                         return;
                     }
                 }
@@ -741,9 +843,317 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Admission at deployment `d`: `Err(time)` is a 429 with Retry-After until `time`.
-    fn admit(&mut self, slot: u32, d: usize) -> Result<(), SimTime> {
+    /// A client attempt through the gateway: the next instance (in turn) takes it.
+    fn gw_send(&mut self, slot: u32) {
+        let n = self.gw.len();
+        let inst = self.gw_next % n;
+        self.gw_next = self.gw_next.wrapping_add(1);
+        let s = &mut self.sessions[slot as usize];
+        s.gw_instance = inst as u32;
+        s.gw_retries = 0;
+        s.gw_tried = 0;
+        s.gw_backend = u32::MAX;
+        s.spilled = false;
+        self.gw_forward(slot);
+    }
+
+    /// The gateway forwards the current client attempt to a backend, or answers itself when
+    /// none is available (503 when every breaker is open, 429 when some backend is marked
+    /// throttled), and retries on its own per `[gateway.retry]`.
+    fn gw_forward(&mut self, slot: u32) {
+        let g = self
+            .sc
+            .gateway
+            .as_ref()
+            .expect("gateway forward without a gateway");
+        loop {
+            let now = self.now;
+            let s = &self.sessions[slot as usize];
+            let inst = s.gw_instance as usize;
+            let list = &g.by_model[self.sc.workload.classes[s.class as usize].model];
+            let tried = s.gw_tried;
+            let gi = &mut self.gw[inst];
+            let mut cands = [0usize; 64];
+            let mut n = 0;
+            let mut unblock = SimTime::MAX;
+            let mut throttled = false;
+            // Untried backends first; when every available one was tried, any available.
+            for pass in 0..2 {
+                let mut best = u32::MAX;
+                for &b in list {
+                    let br = g.breaker.is_none() || gi.breakers[b].available(now);
+                    let th = now >= gi.throttled_until[b];
+                    if !(br && th) {
+                        if pass == 0 {
+                            let mut t = SimTime::ZERO;
+                            if !br {
+                                t = gi.breakers[b].blocked_until();
+                            }
+                            if !th {
+                                t = t.max(gi.throttled_until[b]);
+                                throttled = true;
+                            }
+                            unblock = unblock.min(t);
+                        }
+                        continue;
+                    }
+                    if pass == 0 && tried & (1u64 << b) != 0 {
+                        continue;
+                    }
+                    let p = g.backends[b].priority;
+                    if p < best {
+                        best = p;
+                        n = 0;
+                    }
+                    if p == best {
+                        cands[n] = b;
+                        n += 1;
+                    }
+                }
+                if n > 0 || tried == 0 {
+                    break;
+                }
+            }
+            if n == 0 {
+                let status = if throttled {
+                    self.m.gateway.rejected_429 += 1;
+                    429
+                } else {
+                    self.m.gateway.rejected_503 += 1;
+                    503
+                };
+                self.attempt_failed(slot, status, Some(unblock.saturating_sub(now)));
+                return;
+            }
+            let b = choose(
+                g.policy,
+                now,
+                &cands[..n],
+                &self.gw_weights,
+                &gi.load,
+                &mut gi.cursor,
+                &mut gi.rng,
+            );
+            if let Some(spec) = &g.breaker {
+                gi.breakers[b].on_forward(spec, now);
+            }
+            let s = &mut self.sessions[slot as usize];
+            if s.gw_retries > 0 && s.gw_backend != b as u32 {
+                self.m.failovers += 1;
+            }
+            s.gw_tried |= 1u64 << b;
+            s.gw_backend = b as u32;
+            s.gw_forwarded_at = now;
+            s.attempts += 1;
+            self.m.attempts += 1;
+            self.m.gateway.backends[b].forwarded += 1;
+            let d = g.backends[b].deployment;
+            match self.admit(slot, d) {
+                Ok(()) => {
+                    self.m.gateway.backends[b].admitted += 1;
+                    let util = if g.policy == crate::gateway::Policy::LeastUtilized {
+                        self.reported_utilization(d)
+                    } else {
+                        0.0
+                    };
+                    let load = &mut self.gw[inst].load[b];
+                    load.outstanding += 1;
+                    load.utilization = util;
+                    load.utilization_until = now + g.utilization_ttl;
+                    return;
+                }
+                Err(rej) => {
+                    // An error answer reports no headers: the gateway takes it as full.
+                    let load = &mut self.gw[inst].load[b];
+                    load.utilization = 1.0;
+                    load.utilization_until = now + g.utilization_ttl;
+                    self.gw_observe(inst, b, rej.status, rej.at, None);
+                    match self.gw_retry(slot, rej.status) {
+                        Some(SimTime::ZERO) => continue,
+                        Some(delay) => {
+                            let key = self.sessions[slot as usize].key;
+                            self.queue
+                                .push(now + delay, Ev::GatewayRetry { slot, session: key });
+                        }
+                        None => {
+                            let ra = rej.at.map(|a| a.saturating_sub(now));
+                            self.attempt_failed(slot, rej.status, ra);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// What deployment `d`'s response headers say about its load now: the share of the
+    /// token window used (standard), or the bucket's utilization (provisioned).
+    fn reported_utilization(&mut self, d: usize) -> f64 {
+        let st = &mut self.deps[d];
+        if let Some(b) = st.bucket.as_mut() {
+            b.utilization(self.now)
+        } else if let Some(w) = st.tokens.as_mut() {
+            w.used(self.now) as f64 / w.limit().max(1) as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether the gateway retries after `status` on the current client attempt: the delay
+    /// before the retry (counted), or `None` when the answer goes back to the client.
+    fn gw_retry(&mut self, slot: u32, status: u16) -> Option<SimTime> {
+        let g = self.sc.gateway.as_ref().expect("gateway");
+        let s = &mut self.sessions[slot as usize];
+        if !g.retry.on.contains(status) || s.gw_retries >= g.retry.count {
+            return None;
+        }
+        let delay = if g.retry.first_fast_retry && s.gw_retries == 0 {
+            SimTime::ZERO
+        } else {
+            g.retry.interval
+        };
+        s.gw_retries += 1;
+        self.m.gateway.retries += 1;
+        Some(delay)
+    }
+
+    /// An admitted forward ended (200, 408 or the client gave up): the instance's
+    /// outstanding count, breaker, throttle mark and latency estimate learn of it.
+    fn gw_answered(&mut self, slot: u32, status: u16, at: Option<SimTime>) {
+        let s = &self.sessions[slot as usize];
+        let (inst, b) = (s.gw_instance as usize, s.gw_backend as usize);
+        let latency = (status == 200).then(|| s.first_token - s.gw_forwarded_at);
+        let load = &mut self.gw[inst].load[b];
+        load.outstanding = load.outstanding.saturating_sub(1);
+        if status != CLIENT_TIMEOUT {
+            self.gw_observe(inst, b, status, at, latency);
+        }
+    }
+
+    /// Backend `b` answered instance `inst` with `status` (Retry-After at `at`).
+    fn gw_observe(
+        &mut self,
+        inst: usize,
+        b: usize,
+        status: u16,
+        at: Option<SimTime>,
+        latency: Option<SimTime>,
+    ) {
+        let g = self.sc.gateway.as_ref().expect("gateway");
         let now = self.now;
+        let gi = &mut self.gw[inst];
+        let bm = &mut self.m.gateway.backends[b];
+        let ra = at.map(|a| a.saturating_sub(now));
+        if let Some(spec) = &g.breaker {
+            gi.breakers[b].on_result(spec, now, status, ra, self.horizon);
+        }
+        let sample = match latency {
+            Some(l) => l.as_millis_f64(),
+            None => g.failure_penalty.as_millis_f64(),
+        };
+        gi.load[b].observe_latency(sample, g.ewma_alpha);
+        if status == 200 {
+            return;
+        }
+        bm.failed += 1;
+        if let Some(t) = &g.throttle
+            && t.on.contains(status)
+        {
+            let until = at.unwrap_or(now + t.default_retry_after);
+            gi.throttled_until[b] = gi.throttled_until[b].max(until);
+            bm.throttle_marks += 1;
+        }
+    }
+
+    /// A forward failed after admission (408): the gateway retries or answers the client.
+    fn gw_failed(&mut self, slot: u32, rej: Reject) {
+        match self.gw_retry(slot, rej.status) {
+            Some(SimTime::ZERO) => self.gw_forward(slot),
+            Some(delay) => {
+                let key = self.sessions[slot as usize].key;
+                self.queue
+                    .push(self.now + delay, Ev::GatewayRetry { slot, session: key });
+            }
+            None => {
+                let ra = rej.at.map(|a| a.saturating_sub(self.now));
+                self.attempt_failed(slot, rej.status, ra);
+            }
+        }
+    }
+
+    /// Injected faults on deployment `d` now: an immediate error answer, if one applies,
+    /// and the factor applied to a standard deployment's limits.
+    fn faults_at(&mut self, d: usize) -> (Option<Reject>, f64) {
+        let now = self.now;
+        let mut factor = 1.0;
+        let mut out = None;
+        for &f in &self.dep_faults[d] {
+            let fault = &self.sc.faults[f];
+            if !fault.active(now) {
+                continue;
+            }
+            let dm = &mut self.m.deployments[d];
+            match fault.kind {
+                FaultKind::Outage { status } => {
+                    dm.attempts_in_outage += 1;
+                    if out.is_none() {
+                        dm.fault_errors += 1;
+                        out = Some(Reject { status, at: None });
+                    }
+                }
+                FaultKind::Errors { status, rate } => {
+                    let u: f64 = self.fault_rng.random();
+                    if out.is_none() && u < rate {
+                        dm.fault_errors += 1;
+                        out = Some(Reject { status, at: None });
+                    }
+                }
+                FaultKind::Capacity429 { rate, retry_after } => {
+                    let u: f64 = self.fault_rng.random();
+                    if out.is_none() && u < rate {
+                        dm.fault_429 += 1;
+                        dm.rejected_429 += 1;
+                        self.interval.rejected_429 += 1;
+                        out = Some(Reject {
+                            status: 429,
+                            at: Some(now + retry_after),
+                        });
+                    }
+                }
+                FaultKind::LimitCut { factor: k } => factor = f64::min(factor, k),
+            }
+        }
+        (out, factor)
+    }
+
+    /// Admission at deployment `d`: `Err` is the error answer (a 429 with its Retry-After, or
+    /// an injected fault's status).
+    fn admit(&mut self, slot: u32, d: usize) -> Result<(), Reject> {
+        let now = self.now;
+        if !self.dep_faults[d].is_empty() {
+            let (rej, factor) = self.faults_at(d);
+            if let Some(rej) = rej {
+                self.m.deployments[d].attempts += 1;
+                // The service forwards a provisioned deployment's 5xx to its spillover target.
+                if let DeploymentKind::Provisioned {
+                    spillover: Some(t), ..
+                } = self.sc.deployments[d].kind
+                    && rej.status >= 500
+                {
+                    self.sessions[slot as usize].spilled = true;
+                    self.m.spilled += 1;
+                    self.m.deployments[t].spilled_in += 1;
+                    return self.admit(slot, t);
+                }
+                return Err(rej);
+            }
+            let st = &mut self.deps[d];
+            let (tl, rl) = st.base_limits;
+            if let (Some(tw), Some(rw)) = (st.tokens.as_mut(), st.requests.as_mut()) {
+                tw.set_limit(((tl as f64 * factor).round() as u64).max(1));
+                rw.set_limit(((rl as f64 * factor).floor() as u64).max(1));
+            }
+        }
         let dep = &self.sc.deployments[d];
         let model = &self.sc.models[dep.model];
         let s = &mut self.sessions[slot as usize];
@@ -784,7 +1194,10 @@ impl<'a> Engine<'a> {
                     dm.rejected_429 += 1;
                     self.interval.rejected_429 += 1;
                     let at = r1.err().unwrap_or(now).max(r2.err().unwrap_or(now));
-                    return Err(ceil_ms(at, now));
+                    return Err(Reject {
+                        status: 429,
+                        at: Some(ceil_ms(at, now)),
+                    });
                 }
             }
             DeploymentKind::Provisioned {
@@ -821,7 +1234,10 @@ impl<'a> Engine<'a> {
                             self.m.deployments[t].spilled_in += 1;
                             return self.admit(slot, t);
                         }
-                        return Err(ceil_ms(at, now));
+                        return Err(Reject {
+                            status: 429,
+                            at: Some(ceil_ms(at, now)),
+                        });
                     }
                 }
             }
@@ -1018,6 +1434,9 @@ impl<'a> Engine<'a> {
         };
         self.account(slot, d, prompt, tokens, true);
         self.release_slot(d);
+        if self.sc.gateway.is_some() {
+            self.gw_answered(slot, 200, None);
+        }
         let now = self.now;
         let s = &mut self.sessions[slot as usize];
         s.phase = Phase::Idle;

@@ -9,6 +9,7 @@
 //!
 //! The full key reference, with defaults and their sources, is `docs/scenario.md`.
 
+mod gateway;
 pub mod models;
 pub mod overlay;
 pub mod raw;
@@ -108,8 +109,12 @@ pub struct Scenario {
     pub deployments: Vec<Deployment>,
     /// Client SDK behaviour.
     pub client: ClientPolicy,
-    /// Router.
+    /// Router (used when there is no gateway).
     pub router: RouterSpec,
+    /// The gateway, when `[gateway]` is present: it replaces the router.
+    pub gateway: Option<crate::gateway::GatewaySpec>,
+    /// Faults injected on deployments.
+    pub faults: Vec<crate::gateway::Fault>,
     /// Arrivals and session classes.
     pub workload: Workload,
 }
@@ -482,6 +487,8 @@ fn build_variant(
                         "deployment",
                         "client",
                         "router",
+                        "gateway",
+                        "fault",
                         "workload",
                     ];
                     if !SECTIONS.contains(&section) {
@@ -1164,6 +1171,21 @@ fn validate(
         failover_on,
     };
 
+    // Gateway and faults.
+    let gateway = match &raw.gateway {
+        None => None,
+        Some(g) => {
+            if rr.policy.is_some() || rr.deployments.is_some() || rr.failover_on.is_some() {
+                return Err(c.err(
+                    "router",
+                    "give either [router] or [gateway], not both: the gateway does the routing",
+                ));
+            }
+            Some(gateway::gateway(g, c, &deployments, models.len())?)
+        }
+    };
+    let faults = gateway::faults(&raw.fault, c, &deployments)?;
+
     // Workload.
     let w = &raw.workload;
     let schedule = |kind: &str| -> Result<Vec<(SimTime, f64)>> {
@@ -1285,7 +1307,11 @@ fn validate(
                 ));
             }
         };
-        if router.routes[model].is_empty() {
+        let served = match &gateway {
+            Some(g) => !g.by_model[model].is_empty(),
+            None => !router.routes[model].is_empty(),
+        };
+        if !served {
             return Err(c.err(
                 format!("{key}.model"),
                 format!("no routed deployment serves model '{}'", model_names[model]),
@@ -1350,6 +1376,8 @@ fn validate(
         deployments,
         client,
         router,
+        gateway,
+        faults,
         workload: Workload {
             arrivals,
             max_sessions: w.sessions,

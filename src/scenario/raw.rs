@@ -31,6 +31,11 @@ pub struct RawScenario {
     /// `[router]`: how the client spreads calls over deployments.
     #[serde(default)]
     pub router: RawRouter,
+    /// `[gateway]`: the gateway in front of the deployments (replaces `[router]` when present).
+    pub gateway: Option<RawGateway>,
+    /// `[[fault]]`: faults injected on deployments.
+    #[serde(default)]
+    pub fault: Vec<RawFault>,
     /// `[workload]`: arrivals and session classes.
     pub workload: RawWorkload,
     /// `[[variant]]`: named overrides; kept as plain tables and applied before deserializing.
@@ -173,6 +178,89 @@ pub struct RawRouter {
     pub policy: Option<String>,
     pub deployments: Option<Vec<String>>,
     pub failover_on: Option<Vec<u16>>,
+}
+
+/// An HTTP status or an inclusive range of them: `429` or `"500-599"`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawStatus {
+    /// One status.
+    One(u16),
+    /// `"429"` or `"500-599"`.
+    Text(String),
+}
+
+/// `[gateway]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGateway {
+    pub policy: Option<String>,
+    pub instances: Option<u32>,
+    pub ewma_alpha: Option<f64>,
+    pub latency_failure_penalty: Option<String>,
+    pub utilization_ttl: Option<String>,
+    #[serde(default)]
+    pub backend: Vec<RawBackend>,
+    pub retry: Option<RawGatewayRetry>,
+    pub throttle: Option<RawThrottle>,
+    pub breaker: Option<RawBreaker>,
+}
+
+/// `[[gateway.backend]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBackend {
+    pub deployment: String,
+    pub priority: Option<u32>,
+    pub weight: Option<f64>,
+}
+
+/// `[gateway.retry]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGatewayRetry {
+    pub count: Option<u32>,
+    pub interval: Option<String>,
+    pub first_fast_retry: Option<bool>,
+    pub on: Option<Vec<RawStatus>>,
+}
+
+/// `[gateway.throttle]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThrottle {
+    pub on: Option<Vec<RawStatus>>,
+    pub default_retry_after: Option<String>,
+}
+
+/// `[gateway.breaker]`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBreaker {
+    pub statuses: Option<Vec<RawStatus>>,
+    pub failures: Option<u32>,
+    pub failure_percent: Option<f64>,
+    pub min_requests: Option<u32>,
+    pub interval: Option<String>,
+    pub trip_duration: Option<String>,
+    pub accept_retry_after: Option<bool>,
+    pub retry_after_cap: Option<String>,
+}
+
+/// `[[fault]]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFault {
+    pub name: String,
+    pub kind: String,
+    pub deployment: Option<String>,
+    pub region: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub status: Option<u16>,
+    pub rate: Option<f64>,
+    pub retry_after: Option<String>,
+    pub factor: Option<f64>,
 }
 
 /// `[workload]`.

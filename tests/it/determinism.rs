@@ -24,7 +24,11 @@ fn summary_json(path: &str, threads: usize) -> String {
 
 #[test]
 fn twice_and_one_vs_many_threads_are_identical() {
-    for name in ["foundry-parallel-load.toml", "timeouts-to-triumph.toml"] {
+    for name in [
+        "foundry-parallel-load.toml",
+        "timeouts-to-triumph.toml",
+        "gateway-strategies.toml",
+    ] {
         let p = scenario_path(name);
         let a = summary_json(&p, 1);
         let b = summary_json(&p, 1);
@@ -105,7 +109,10 @@ fn diff_dirs(expected: &Path, actual: &Path) -> Vec<String> {
             "file lists differ: committed {e:?}, regenerated {a:?}"
         ));
     }
-    for n in e.iter().filter(|n| a.contains(n) && expected.join(n.as_str()).is_file()) {
+    for n in e
+        .iter()
+        .filter(|n| a.contains(n) && expected.join(n.as_str()).is_file())
+    {
         if std::fs::read(expected.join(n)).unwrap() != std::fs::read(actual.join(n)).unwrap() {
             problems.push(format!("{n} differs"));
         }
@@ -120,7 +127,11 @@ fn diff_dirs(expected: &Path, actual: &Path) -> Vec<String> {
 fn golden_results_match() {
     let tmp = crate::cli::tempdir();
     let mut problems = Vec::new();
-    for name in ["foundry-parallel-load", "timeouts-to-triumph"] {
+    for name in [
+        "foundry-parallel-load",
+        "timeouts-to-triumph",
+        "gateway-strategies",
+    ] {
         let out = tmp.join(name);
         let o = Command::new(env!("CARGO_BIN_EXE_spillway"))
             .args([
@@ -135,9 +146,22 @@ fn golden_results_match() {
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // Only scenarios with a [sweep] have sweep outputs.
+        if !root().join("results").join(name).join("sweep").is_dir() {
+            for p in diff_dirs(&root().join("results").join(name), &out) {
+                problems.push(format!("results/{name}: {p}"));
+            }
+            continue;
+        }
         let sweep_out = out.join("sweep");
         let o = Command::new(env!("CARGO_BIN_EXE_spillway"))
-            .args(["sweep", &scenario_path(&format!("{name}.toml")), "--out", sweep_out.to_str().unwrap(), "--quiet"])
+            .args([
+                "sweep",
+                &scenario_path(&format!("{name}.toml")),
+                "--out",
+                sweep_out.to_str().unwrap(),
+                "--quiet",
+            ])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
