@@ -117,3 +117,20 @@ pub mod scenario;
 pub mod slo;
 pub mod sweep;
 pub mod time;
+
+#[cfg(test)]
+pub(crate) mod testkit {
+    //! Shared test configuration.
+    use proptest::test_runner::{Config, RngSeed};
+
+    /// Property tests run the same cases on every machine (fixed seed; `PROPTEST_RNG_SEED`
+    /// does not apply) and write no regression files into the source tree.
+    pub fn proptest_config(cases: u32) -> Config {
+        Config {
+            cases,
+            rng_seed: RngSeed::Fixed(0x5350_494c_4c57_4159),
+            failure_persistence: None,
+            ..Config::default()
+        }
+    }
+}

@@ -286,7 +286,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(200))]
+        #![proptest_config(crate::testkit::proptest_config(200))]
         #[test]
         fn fast_matches_reference(
             raw in prop::collection::vec((0.0f64..20.0, 0.01f64..5.0, prop::option::of(0.0f64..30.0)), 1..40),

@@ -135,6 +135,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::testkit::proptest_config(256))]
         /// Against an obviously correct model: a sorted list of (time, seq).
         #[test]
         fn matches_a_sorted_reference(ops in prop::collection::vec((0u64..50, 0u8..4), 1..300)) {
