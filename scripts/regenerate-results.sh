@@ -8,13 +8,13 @@ cd "$(dirname "$0")/.."
 cargo build --release --quiet
 for s in foundry-parallel-load timeouts-to-triumph; do
   rm -rf "results/$s"
-  ./target/release/spillway run "scenarios/$s.toml" --out "results/$s" --quiet > /dev/null
-  ./target/release/spillway sweep "scenarios/$s.toml" --out "results/$s/sweep" --quiet > /dev/null
+  ./target/release/spillway run "scenarios/$s.toml" --out "results/$s" --report --quiet > /dev/null
+  ./target/release/spillway sweep "scenarios/$s.toml" --out "results/$s/sweep" --report --quiet > /dev/null
   echo "results/$s: $(ls "results/$s" | wc -l) files, sweep: $(ls "results/$s/sweep" | wc -l) files"
 done
 # Scenarios without a [sweep].
 for s in gateway-strategies; do
   rm -rf "results/$s"
-  ./target/release/spillway run "scenarios/$s.toml" --out "results/$s" --quiet > /dev/null
+  ./target/release/spillway run "scenarios/$s.toml" --out "results/$s" --report --quiet > /dev/null
   echo "results/$s: $(ls "results/$s" | wc -l) files"
 done

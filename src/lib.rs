@@ -111,6 +111,7 @@ pub mod error;
 pub mod gateway;
 pub mod metrics;
 pub mod output;
+pub mod report;
 pub mod rng;
 pub mod runner;
 pub mod scenario;

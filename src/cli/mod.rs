@@ -1,5 +1,7 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
+pub mod report;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -37,6 +39,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Combine the outputs of `sweep --shard I/N` runs into what one unsharded sweep writes.
     Merge(MergeArgs),
+    /// Render a saved run or sweep directory as one self-contained HTML report with charts.
+    Report(report::ReportArgs),
 }
 
 /// `spillway sweep`.
@@ -68,6 +72,9 @@ pub struct SweepArgs {
     /// Also evaluate the [[slo]] entries on every point: exit 1 when any fails.
     #[arg(long)]
     pub check: bool,
+    /// Also write DIR/report.html, a self-contained HTML report with charts.
+    #[arg(long)]
+    pub report: bool,
     /// Format of the SLO table printed with --check.
     #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
     pub format: CheckFormat,
@@ -163,6 +170,9 @@ pub struct RunArgs {
     /// With --out: also stream one CSV row per request to requests-<variant>.csv.
     #[arg(long, requires = "out")]
     pub requests_csv: bool,
+    /// With --out: also write DIR/report.html, a self-contained HTML report with charts.
+    #[arg(long, requires = "out")]
+    pub report: bool,
     /// Worker threads for running variants in parallel (default: all cores). Output is the
     /// same whatever the number.
     #[arg(long, value_name = "N")]
@@ -226,6 +236,7 @@ pub fn execute(cli: Cli) -> Result<u8> {
         Command::Sweep(a) => sweep(a),
         Command::Check(a) => check(a),
         Command::Merge(a) => merge(a),
+        Command::Report(a) => report::report_command(a),
     }
 }
 
@@ -293,6 +304,12 @@ fn sweep(a: SweepArgs) -> Result<u8> {
             set.file()
         )));
     }
+    if a.report && shard.is_some() {
+        return Err(Error::Usage(
+            "--report applies to a whole sweep: run `spillway report` on the merged directory"
+                .into(),
+        ));
+    }
     if a.check && shard.is_some() {
         return Err(Error::Usage(
             "--check applies to a whole sweep: check after `spillway merge --check`".into(),
@@ -305,6 +322,9 @@ fn sweep(a: SweepArgs) -> Result<u8> {
     write_atomic(&a.out.join("sweep.json"), &sweep::json_bytes(&doc))?;
     if shard.is_none() {
         write_atomic(&a.out.join("sweep.csv"), &sweep::csv_bytes(&doc)?)?;
+        if a.report {
+            crate::report::write_report(&a.out, None)?;
+        }
     }
     if !a.quiet {
         let runs = doc.runs.len();
@@ -455,6 +475,12 @@ fn run(a: RunArgs) -> Result<u8> {
                 )),
                 &bytes,
             )?;
+        }
+        if a.report {
+            let path = crate::report::write_report(dir, None)?;
+            if !a.quiet {
+                eprintln!("spillway: wrote {}", path.display());
+            }
         }
     }
     let name = match a.format {

@@ -53,7 +53,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
-/// One row of the side-by-side comparison, shared by the table and Markdown formats.
+/// The side-by-side comparison rows of the table format.
 pub(crate) fn comparison_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<String>>) {
     let header = vec![
         "variant",

@@ -179,7 +179,9 @@ fn markdown_format_is_a_table() {
     let o = spillway(&["run", &f, "--format", "markdown", "-q"]);
     assert!(o.status.success());
     let out = stdout(&o);
-    assert!(out.starts_with("# Spillway: small"), "{out}");
+    assert!(out.starts_with("# Spillway report: small"), "{out}");
+    // The comparison sentence of variant b against the first variant, a.
+    assert!(out.contains("- `b`: p95 session"), "{out}");
     assert!(
         out.contains("| variant |") && out.contains("| a |") && out.contains("| b |"),
         "{out}"
@@ -437,4 +439,50 @@ pub fn tempdir() -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+#[test]
+fn report_command_and_run_report_flag() {
+    let dir = tempdir();
+    // From a saved run directory.
+    let html = dir.join("r.html");
+    let run_dir = crate::root().join("results/timeouts-to-triumph");
+    let o = spillway(&[
+        "report",
+        run_dir.to_str().unwrap(),
+        "--out",
+        html.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        text.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &text[..200.min(text.len())]
+    );
+    assert!(text.contains("token-cap-streaming-spillover"));
+    // From a sweep directory.
+    let sweep_dir = crate::root().join("results/foundry-parallel-load/sweep");
+    let s_html = dir.join("s.html");
+    let o = spillway(&[
+        "report",
+        sweep_dir.to_str().unwrap(),
+        "--out",
+        s_html.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(s_html.is_file());
+    // run --report writes report.html next to the other outputs.
+    let f = scenario_file(&dir, "s.toml", SMALL);
+    let out = dir.join("out");
+    let o = spillway(&["run", &f, "--out", out.to_str().unwrap(), "--report", "-q"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.join("report.html").is_file());
+    // Bad input: exit 2, naming the directory; --report needs --out.
+    assert_bad(
+        &spillway(&["report", "/nonexistent/dir"]),
+        &["/nonexistent/dir"],
+    );
+    let o = spillway(&["run", &f, "--report"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }

@@ -139,6 +139,7 @@ fn golden_results_match() {
                 &scenario_path(&format!("{name}.toml")),
                 "--out",
                 out.to_str().unwrap(),
+                "--report",
                 "--quiet",
                 "--jobs",
                 "2",
@@ -160,6 +161,7 @@ fn golden_results_match() {
                 &scenario_path(&format!("{name}.toml")),
                 "--out",
                 sweep_out.to_str().unwrap(),
+                "--report",
                 "--quiet",
             ])
             .output()

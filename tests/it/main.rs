@@ -5,6 +5,7 @@ mod determinism;
 mod gateway;
 mod invariants;
 mod queueing;
+mod report;
 mod seeds;
 mod sweep;
 
