@@ -6,7 +6,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::data::{Run, Series, Variant};
 use super::kit::{
-    self, Area, Axis, Boxr, DErr, Dash, LABEL, Mark, MeshSpec, SMALL, W, bold, font, legend,
+    self, Area, Axis, Boxr, Chart, DErr, Dash, LABEL, Mark, MeshSpec, SMALL, W, bold, font, legend,
     legend_row, legend_width, line, render, text_w, tick, tint, titled, vstyle,
 };
 use super::words::{esc, fmt_ratio, num_secs};
@@ -184,24 +184,12 @@ pub fn session_boxes(run: &Run) -> Result<Figure> {
                 "Box: middle half of completed sessions (p25 to p75); bar: median; whiskers: p5 to p95; dot: longest.",
             ),
         )?;
-        let names: Vec<String> = run.variants.iter().map(|v| v.name.clone()).collect();
-        let rows_fmt = |v: &f64| {
-            let i = n as f64 - 1.0 - v.round();
-            names.get(i.max(0.0) as usize).cloned().unwrap_or_default()
-        };
-        let mut c = kit::chart(
+        let mut c = variant_rows_chart(
             &area,
+            run,
             x.clone(),
-            Axis::rows(n),
             ylw,
-            &MeshSpec {
-                x_desc: "session duration, seconds (first request to last answer)",
-                y_desc: "",
-                x_fmt: &|v| tick(*v),
-                y_fmt: &rows_fmt,
-                x_grid: true,
-                y_grid: false,
-            },
+            "session duration, seconds (first request to last answer)",
         )?;
         for (i, v) in run.variants.iter().enumerate() {
             let y = Axis::row(n, i);
@@ -338,25 +326,7 @@ pub fn failures(run: &Run) -> Result<Figure> {
             ],
         )?;
         let area = area.split_vertically(30).1;
-        let names: Vec<String> = run.variants.iter().map(|v| v.name.clone()).collect();
-        let rows_fmt = |v: &f64| {
-            let i = n as f64 - 1.0 - v.round();
-            names.get(i.max(0.0) as usize).cloned().unwrap_or_default()
-        };
-        let mut c = kit::chart(
-            &area,
-            x.clone(),
-            Axis::rows(n),
-            ylw,
-            &MeshSpec {
-                x_desc: "% of requests sent",
-                y_desc: "",
-                x_fmt: &|v| tick(*v),
-                y_fmt: &rows_fmt,
-                x_grid: true,
-                y_grid: false,
-            },
-        )?;
+        let mut c = variant_rows_chart(&area, run, x.clone(), ylw, "% of requests sent")?;
         for (i, v) in run.variants.iter().enumerate() {
             let y = Axis::row(n, i);
             let s = vstyle(i);
@@ -909,4 +879,36 @@ mod tests {
         assert_eq!(pareto(&pts), vec![0, 1, 3]);
         assert!(pareto(&[]).is_empty());
     }
+}
+
+/// A chart with one row per variant (the first at the top) over the numeric axis `x`.
+fn variant_rows_chart<'a, 'b>(
+    area: &'a Area<'b>,
+    run: &Run,
+    x: Axis,
+    y_label_w: i32,
+    x_desc: &str,
+) -> std::result::Result<Chart<'a, 'b>, DErr> {
+    let n = run.variants.len();
+    let rows_fmt = |v: &f64| {
+        let i = n as f64 - 1.0 - v.round();
+        run.variants
+            .get(i.max(0.0) as usize)
+            .map(|v| v.name.clone())
+            .unwrap_or_default()
+    };
+    kit::chart(
+        area,
+        x,
+        Axis::rows(n),
+        y_label_w,
+        &MeshSpec {
+            x_desc,
+            y_desc: "",
+            x_fmt: &|v| tick(*v),
+            y_fmt: &rows_fmt,
+            x_grid: true,
+            y_grid: false,
+        },
+    )
 }
