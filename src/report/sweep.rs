@@ -1435,7 +1435,17 @@ pub fn render_sweep(v: &Value) -> Result<String> {
             esc(name)
         );
     }
-    body += "</ul>\n</section>\n";
+    body += "</ul>\n";
+    // A variant's description speaks of its own settings; the sweep replaces some of them.
+    body += &format!(
+        "<p class=\"lede\">At every point the swept values ({}) replace the variant's own settings for those keys.</p>\n",
+        s.params
+            .iter()
+            .map(|p| format!("<code>{}</code>", esc(p)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    body += "</section>\n";
     body += "<section id=\"findings\">\n<h2>Findings</h2>\n";
     body += &html::bullets(&findings(&s), "findings");
     body += "</section>\n";
