@@ -869,18 +869,6 @@ pub const TIMESERIES_CAPTION: &str = "Requests: started (grey area), succeeded (
     deployments, the share of capacity processed (a last, shorter interval after the end of \
     the run is left out of this panel).";
 
-#[cfg(test)]
-mod tests {
-    use super::pareto;
-
-    #[test]
-    fn pareto_keeps_what_nothing_beats_on_both_axes() {
-        let pts = [(1.0, 5.0), (2.0, 3.0), (3.0, 4.0), (4.0, 1.0), (2.0, 6.0)];
-        assert_eq!(pareto(&pts), vec![0, 1, 3]);
-        assert!(pareto(&[]).is_empty());
-    }
-}
-
 /// A chart with one row per variant (the first at the top) over the numeric axis `x`.
 fn variant_rows_chart<'a, 'b>(
     area: &'a Area<'b>,
@@ -911,4 +899,16 @@ fn variant_rows_chart<'a, 'b>(
             y_grid: false,
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pareto;
+
+    #[test]
+    fn pareto_keeps_what_nothing_beats_on_both_axes() {
+        let pts = [(1.0, 5.0), (2.0, 3.0), (3.0, 4.0), (4.0, 1.0), (2.0, 6.0)];
+        assert_eq!(pareto(&pts), vec![0, 1, 3]);
+        assert!(pareto(&[]).is_empty());
+    }
 }
