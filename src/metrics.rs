@@ -152,6 +152,19 @@ pub struct GatewayMetrics {
     pub rejected_503: u64,
     /// Answers of the gateway itself with 429: every backend marked throttled.
     pub rejected_429: u64,
+    /// Answers of the gateway's token limit (429).
+    pub token_limit_429: u64,
+    /// Answers of the gateway's token quota (403).
+    pub token_quota_403: u64,
+    /// Semantic-cache lookups that hit / missed.
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    /// Embedding cost of the cache lookups.
+    pub embedding_cost_usd: f64,
+    /// Gateway timeouts (504 to the client).
+    pub timeouts_504: u64,
+    /// Requests whose `max_tokens` the gateway's cap lowered (or set).
+    pub max_tokens_capped: u64,
     /// Per backend, in `[[gateway.backend]]` order.
     pub backends: Vec<BackendMetrics>,
 }
@@ -354,6 +367,10 @@ pub struct Cost {
     pub spilled_tokens: f64,
     pub per_1k_sessions: f64,
     pub per_1k_requests: f64,
+    /// Embedding cost of the gateway's semantic cache (included in `total`); present when
+    /// the scenario has a `[gateway.cache]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_embedding: Option<f64>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -391,7 +408,30 @@ pub struct GatewaySummary {
     /// Sum over backends and instances of the time breakers were open, seconds.
     pub breaker_open_s: f64,
     pub throttle_marks: u64,
+    /// Gateway policy counters; present when the gateway has a `max_tokens` cap, a token
+    /// limit or quota, a cache or a timeout.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<GatewayPolicySummary>,
     pub backends: Vec<BackendSummary>,
+}
+
+/// The gateway policies' counters (keys of the summary's `gateway` block).
+#[derive(Clone, Debug, Serialize)]
+pub struct GatewayPolicySummary {
+    /// Requests whose `max_tokens` the gateway's cap lowered (or set).
+    pub max_tokens_capped: u64,
+    /// Gateway 429s of the token limit.
+    pub token_limit_429: u64,
+    /// Gateway 403s of the token quota.
+    pub token_quota_403: u64,
+    /// Cache lookups that hit / missed, and the hit share of lookups.
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub cache_hit_ratio: f64,
+    /// Embedding cost of the lookups (also in `cost_usd`).
+    pub embedding_cost_usd: f64,
+    /// Gateway timeouts (504 to the client).
+    pub timeouts_504: u64,
 }
 
 /// One gateway backend in the summary.
@@ -481,7 +521,8 @@ impl RunMetrics {
                 cost_usd: round6(m.token_cost_usd + own_ptu),
             });
         }
-        let total = token_cost + ptu_cost;
+        let embedding = self.gateway.embedding_cost_usd;
+        let total = token_cost + ptu_cost + embedding;
         let charged: u64 = self.deployments.iter().map(|m| m.charged_estimate).sum();
         VariantSummary {
             name: sc.variant.clone(),
@@ -540,6 +581,11 @@ impl RunMetrics {
                 spilled_tokens: round6(self.spilled_token_cost_usd),
                 per_1k_sessions: round6(ratio(total * 1000.0, self.sessions_completed as f64)),
                 per_1k_requests: round6(ratio(total * 1000.0, self.succeeded as f64)),
+                gateway_embedding: sc
+                    .gateway
+                    .as_ref()
+                    .and_then(|g| g.cache.as_ref())
+                    .map(|_| round6(embedding)),
             },
             deployments,
             gateway: sc.gateway.as_ref().map(|g| {
@@ -561,6 +607,23 @@ impl RunMetrics {
                             .sum(),
                     ),
                     throttle_marks: gm.backends.iter().map(|b| b.throttle_marks).sum(),
+                    policies: (g.max_tokens.is_some()
+                        || g.has_token_policy()
+                        || g.cache.is_some()
+                        || g.timeout.is_some())
+                    .then(|| GatewayPolicySummary {
+                        max_tokens_capped: gm.max_tokens_capped,
+                        token_limit_429: gm.token_limit_429,
+                        token_quota_403: gm.token_quota_403,
+                        cache_hits: gm.cache_hits,
+                        cache_misses: gm.cache_misses,
+                        cache_hit_ratio: round6(ratio(
+                            gm.cache_hits as f64,
+                            (gm.cache_hits + gm.cache_misses) as f64,
+                        )),
+                        embedding_cost_usd: round6(gm.embedding_cost_usd),
+                        timeouts_504: gm.timeouts_504,
+                    }),
                     backends: g
                         .backends
                         .iter()

@@ -29,6 +29,8 @@ pub enum Stream {
     Gateway = 5,
     /// Fault draws of one run (transient error and capacity-429 rates).
     Faults = 6,
+    /// Semantic-cache draws of one run (one per request, whether it hits).
+    Cache = 7,
 }
 
 /// SplitMix64 finalizer: a bijective, well-mixed hash of one word.

@@ -19,7 +19,9 @@ use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::deployment::{LeakyBucket, ProcessorSharing, RollingWindow};
-use crate::gateway::{Breaker, FaultKind, Load, choose};
+use crate::gateway::{
+    Available, Breaker, FaultKind, Load, QuotaCounter, TokenKey, available, choose,
+};
 use crate::metrics::{BackendMetrics, DeploymentMetrics, RunMetrics, SeriesRow};
 use crate::rng::{SimRng, Stream, stream};
 use crate::scenario::{Arrivals, DeploymentKind, RoutePolicy, Scenario};
@@ -121,6 +123,7 @@ enum Ev {
     StepStart { slot: u32, session: u64 },
     Retry { slot: u32, session: u64 },
     GatewayRetry { slot: u32, session: u64 },
+    GatewayLookup { slot: u32, session: u64 },
     PrefillDone { slot: u32, attempt: u64 },
     DecodeDone { dep: u32, generation: u64 },
     DecodeFinish { slot: u32, attempt: u64 },
@@ -164,6 +167,7 @@ struct Session {
     gw_retries: u32,
     gw_tried: u64,
     gw_forwarded_at: SimTime,
+    gw_cache_hit: bool,
     // current attempt
     attempt: u64,
     phase: Phase,
@@ -171,6 +175,7 @@ struct Session {
     first_token: SimTime,
     estimate: f64,
     deadline_is_server: bool,
+    deadline_is_gateway: bool,
     spilled: bool,
     tokens: u32,
     rate: f64,
@@ -229,12 +234,14 @@ impl Session {
             gw_retries: 0,
             gw_tried: 0,
             gw_forwarded_at: SimTime::ZERO,
+            gw_cache_hit: false,
             attempt: 0,
             phase: Phase::Idle,
             dep: 0,
             first_token: SimTime::MAX,
             estimate: 0.0,
             deadline_is_server: false,
+            deadline_is_gateway: false,
             spilled: false,
             tokens: 0,
             rate: 1.0,
@@ -319,6 +326,13 @@ pub struct Engine<'a> {
     gw_weights: Vec<f64>,
     /// End of the run (`duration + drain`): caps breaker open times.
     horizon: SimTime,
+    /// Per class, the `max_tokens` sent to the deployment (the client's, capped by the
+    /// gateway's `max_tokens`).
+    max_tokens: Vec<Option<u32>>,
+    /// Semantic-cache draws (one per request when the gateway has a cache).
+    cache_rng: SimRng,
+    /// Lane of gateway-timeout deadlines (fixed delay: `gateway.timeout`).
+    gw_lane: Option<Lane>,
 }
 
 /// One gateway instance's own state: nothing is shared between instances.
@@ -330,6 +344,9 @@ struct GwInstance {
     breakers: Vec<Breaker>,
     throttled_until: Vec<SimTime>,
     load: Vec<Load>,
+    /// Token-limit windows and quota counters, per key (class, or one for `key = "all"`).
+    token_windows: Vec<RollingWindow>,
+    quotas: Vec<QuotaCounter>,
 }
 
 /// A backend's (or the gateway's) error answer to a forward.
@@ -434,6 +451,12 @@ impl<'a> Engine<'a> {
         let mut queue = EventQueue::default();
         let client_lane = queue.add_lane();
         let mut lane_of: Vec<(SimTime, Lane)> = Vec::new();
+        let gw_lane = sc
+            .gateway
+            .as_ref()
+            .and_then(|g| g.timeout)
+            .map(|_| queue.add_lane());
+        let n_classes = sc.workload.classes.len();
         let window_lanes = sc
             .deployments
             .iter()
@@ -481,6 +504,17 @@ impl<'a> Engine<'a> {
                         breakers: vec![Breaker::default(); g.backends.len()],
                         throttled_until: vec![SimTime::ZERO; g.backends.len()],
                         load: vec![Load::default(); g.backends.len()],
+                        token_windows: g.token_limit.as_ref().map_or_else(Vec::new, |t| {
+                            let keys = if t.key == TokenKey::All { 1 } else { n_classes };
+                            vec![
+                                RollingWindow::new(SimTime::from_secs(60), t.tokens_per_minute);
+                                keys
+                            ]
+                        }),
+                        quotas: g.token_quota.as_ref().map_or_else(Vec::new, |q| {
+                            let keys = if q.key == TokenKey::All { 1 } else { n_classes };
+                            vec![QuotaCounter::default(); keys]
+                        }),
                     })
                     .collect()
             }),
@@ -498,6 +532,17 @@ impl<'a> Engine<'a> {
                 .as_ref()
                 .map_or_else(Vec::new, |g| g.backends.iter().map(|b| b.weight).collect()),
             horizon: sc.duration + sc.drain,
+            max_tokens: sc
+                .workload
+                .classes
+                .iter()
+                .map(|k| match sc.gateway.as_ref().and_then(|g| g.max_tokens) {
+                    Some(cap) => Some(k.max_tokens.map_or(cap, |m| m.min(cap))),
+                    None => k.max_tokens,
+                })
+                .collect(),
+            cache_rng: stream(sc.seed, Stream::Cache, 0),
+            gw_lane,
         }
     }
 
@@ -622,7 +667,8 @@ impl<'a> Engine<'a> {
                 .is_none_or(|m| self.sessions_begun < m),
             Ev::StepStart { slot, session }
             | Ev::Retry { slot, session }
-            | Ev::GatewayRetry { slot, session } => self.waiting(slot, session),
+            | Ev::GatewayRetry { slot, session }
+            | Ev::GatewayLookup { slot, session } => self.waiting(slot, session),
             Ev::PrefillDone { slot, attempt } => {
                 let s = &self.sessions[slot as usize];
                 s.attempt == attempt && s.phase == Phase::Prefill
@@ -661,6 +707,15 @@ impl<'a> Engine<'a> {
             Ev::StepStart { slot, .. } => self.start_request(slot),
             Ev::Retry { slot, .. } => self.send(slot),
             Ev::GatewayRetry { slot, .. } => self.gw_forward(slot),
+            Ev::GatewayLookup { slot, .. } => {
+                if self.sessions[slot as usize].gw_cache_hit {
+                    self.m.gateway.cache_hits += 1;
+                    self.cache_answer(slot);
+                } else {
+                    self.m.gateway.cache_misses += 1;
+                    self.gw_policies(slot);
+                }
+            }
             Ev::PrefillDone { slot, .. } => self.start_decode(slot),
             Ev::DecodeFinish { slot, .. } => self.attempt_succeeded(slot),
             Ev::DecodeDone { dep, .. } => {
@@ -684,6 +739,16 @@ impl<'a> Engine<'a> {
             }
             Ev::Deadline { slot, .. } => {
                 let s = &self.sessions[slot as usize];
+                if s.deadline_is_gateway {
+                    // The gateway gives up on the forward and answers 504; the attempt at
+                    // the deployment is cancelled as for a client timeout.
+                    let generated = self.cancel_attempt(slot);
+                    self.m.wasted_tokens += generated as u64;
+                    self.m.gateway.timeouts_504 += 1;
+                    self.gw_answered(slot, 504, None);
+                    self.attempt_failed(slot, 504, None);
+                    return;
+                }
                 let status = if s.deadline_is_server {
                     408
                 } else {
@@ -781,6 +846,17 @@ impl<'a> Engine<'a> {
         s.req_started = self.now;
         s.attempts = 0;
         s.client_retries = 0;
+        if let Some(g) = &self.sc.gateway {
+            let k = s.class as usize;
+            if g.max_tokens.is_some() && self.max_tokens[k] != class.max_tokens {
+                self.m.gateway.max_tokens_capped += 1;
+            }
+            if let Some(c) = &g.cache {
+                // One draw per request, hit or not: the stream stays aligned across variants.
+                let u: f64 = self.cache_rng.random();
+                s.gw_cache_hit = u < c.hit_ratio;
+            }
+        }
         self.m.sent += 1;
         self.interval.arrivals += 1;
         self.in_flight += 1;
@@ -854,7 +930,68 @@ impl<'a> Engine<'a> {
         s.gw_tried = 0;
         s.gw_backend = u32::MAX;
         s.spilled = false;
+        let g = self.sc.gateway.as_ref().expect("gateway");
+        if let Some(c) = &g.cache {
+            // Every lookup pays its latency and an embeddings call on the prompt.
+            self.m.gateway.embedding_cost_usd +=
+                s.prompt as f64 * c.embedding_cost_per_1k_tokens / 1000.0;
+            let key = s.key;
+            self.queue.push(
+                self.now + c.lookup_latency,
+                Ev::GatewayLookup { slot, session: key },
+            );
+            return;
+        }
+        self.gw_policies(slot);
+    }
+
+    /// The gateway's token policies on a client attempt (quota, then limit), charged with the
+    /// estimate when both admit it; then the forward.
+    fn gw_policies(&mut self, slot: u32) {
+        let g = self.sc.gateway.as_ref().expect("gateway");
+        if g.has_token_policy() {
+            let now = self.now;
+            let s = &self.sessions[slot as usize];
+            let class = s.class as usize;
+            let model = &self.sc.models[self.sc.workload.classes[class].model];
+            let est = s.prompt as u64
+                + self.max_tokens[class].unwrap_or(model.default_max_tokens_estimate) as u64;
+            let gi = &mut self.gw[s.gw_instance as usize];
+            if let Some(q) = &g.token_quota {
+                let k = if q.key == TokenKey::All { 0 } else { class };
+                if let Err(end) = gi.quotas[k].check(q, now, est) {
+                    self.m.gateway.token_quota_403 += 1;
+                    self.attempt_failed(slot, 403, Some(end.saturating_sub(now)));
+                    return;
+                }
+            }
+            if let Some(t) = &g.token_limit {
+                let k = if t.key == TokenKey::All { 0 } else { class };
+                if let Err(at) = gi.token_windows[k].check(now, est) {
+                    self.m.gateway.token_limit_429 += 1;
+                    self.attempt_failed(slot, 429, Some(ceil_ms(at, now) - now));
+                    return;
+                }
+                gi.token_windows[k].charge(now, est);
+            }
+            if let Some(q) = &g.token_quota {
+                let k = if q.key == TokenKey::All { 0 } else { class };
+                gi.quotas[k].charge(est);
+            }
+        }
         self.gw_forward(slot);
+    }
+
+    /// The semantic cache answers the current request: it succeeds now, with no attempt at
+    /// any deployment.
+    fn cache_answer(&mut self, slot: u32) {
+        let now = self.now;
+        let s = &mut self.sessions[slot as usize];
+        s.tokens = s
+            .want
+            .min(self.max_tokens[s.class as usize].unwrap_or(u32::MAX));
+        s.first_token = now;
+        self.request_succeeded(slot, None);
     }
 
     /// The gateway forwards the current client attempt to a backend, or answers itself when
@@ -874,46 +1011,19 @@ impl<'a> Engine<'a> {
             let tried = s.gw_tried;
             let gi = &mut self.gw[inst];
             let mut cands = [0usize; 64];
-            let mut n = 0;
-            let mut unblock = SimTime::MAX;
-            let mut throttled = false;
-            // Untried backends first; when every available one was tried, any available.
-            for pass in 0..2 {
-                let mut best = u32::MAX;
-                for &b in list {
-                    let br = g.breaker.is_none() || gi.breakers[b].available(now);
-                    let th = now >= gi.throttled_until[b];
-                    if !(br && th) {
-                        if pass == 0 {
-                            let mut t = SimTime::ZERO;
-                            if !br {
-                                t = gi.breakers[b].blocked_until();
-                            }
-                            if !th {
-                                t = t.max(gi.throttled_until[b]);
-                                throttled = true;
-                            }
-                            unblock = unblock.min(t);
-                        }
-                        continue;
-                    }
-                    if pass == 0 && tried & (1u64 << b) != 0 {
-                        continue;
-                    }
-                    let p = g.backends[b].priority;
-                    if p < best {
-                        best = p;
-                        n = 0;
-                    }
-                    if p == best {
-                        cands[n] = b;
-                        n += 1;
-                    }
-                }
-                if n > 0 || tried == 0 {
-                    break;
-                }
-            }
+            let Available {
+                n,
+                unblock,
+                throttled,
+            } = available(
+                list,
+                &g.backends,
+                g.breaker.is_some().then_some(&gi.breakers[..]),
+                &gi.throttled_until,
+                tried,
+                now,
+                &mut cands,
+            );
             if n == 0 {
                 let status = if throttled {
                     self.m.gateway.rejected_429 += 1;
@@ -1157,10 +1267,8 @@ impl<'a> Engine<'a> {
         let dep = &self.sc.deployments[d];
         let model = &self.sc.models[dep.model];
         let s = &mut self.sessions[slot as usize];
-        let class = &self.sc.workload.classes[s.class as usize];
-        let est_completion = class
-            .max_tokens
-            .unwrap_or(model.default_max_tokens_estimate) as u64;
+        let est_completion =
+            self.max_tokens[s.class as usize].unwrap_or(model.default_max_tokens_estimate) as u64;
         let dm = &mut self.m.deployments[d];
         dm.attempts += 1;
         let st = &mut self.deps[d];
@@ -1263,11 +1371,20 @@ impl<'a> Engine<'a> {
         } else {
             dep.completion_window.map(|w| now + w)
         };
-        let (deadline, is_server) = match server {
+        let (mut deadline, is_server) = match server {
             Some(w) if w < client => (w, true),
             _ => (client, false),
         };
-        s.deadline_is_server = is_server;
+        // The gateway's timeout runs from the forward, which is now (admission is immediate).
+        let is_gateway = match self.sc.gateway.as_ref().and_then(|g| g.timeout) {
+            Some(t) if now + t < deadline => {
+                deadline = now + t;
+                true
+            }
+            _ => false,
+        };
+        s.deadline_is_server = is_server && !is_gateway;
+        s.deadline_is_gateway = is_gateway;
         let st = &mut self.deps[d];
         s.rate = dep.serving.decode_tokens_per_s * st.speed_variation.multiplier(s.speed_z);
         let queued = dep.max_concurrency.is_some_and(|cap| st.busy >= cap);
@@ -1278,19 +1395,23 @@ impl<'a> Engine<'a> {
             || !st.flat
             || deadline <= {
                 let serving = &dep.serving;
-                let class = &self.sc.workload.classes[s.class as usize];
                 let first = now + prefill_time(serving, s.prompt);
                 let ends = if streaming {
                     first
                 } else {
-                    let tokens = s.want.min(class.max_tokens.unwrap_or(u32::MAX));
+                    let tokens = s
+                        .want
+                        .min(self.max_tokens[s.class as usize].unwrap_or(u32::MAX));
                     first + SimTime::from_secs_f64(tokens as f64 / s.rate)
                 };
                 ends + SimTime::MS
             };
         if needed {
             // Deadlines are "now + a fixed delay": they go to that delay's FIFO lane.
-            let lane = if is_server {
+            let lane = if is_gateway {
+                self.gw_lane
+                    .expect("a gateway deadline implies a gateway timeout")
+            } else if is_server {
                 self.window_lanes[d].expect("a server deadline implies a completion window")
             } else {
                 self.client_lane
@@ -1326,9 +1447,10 @@ impl<'a> Engine<'a> {
         let s = &mut self.sessions[slot as usize];
         let d = s.dep as usize;
         let serving = &self.sc.deployments[d].serving;
-        let class = &self.sc.workload.classes[s.class as usize];
         s.first_token = self.now;
-        s.tokens = s.want.min(class.max_tokens.unwrap_or(u32::MAX));
+        s.tokens = s
+            .want
+            .min(self.max_tokens[s.class as usize].unwrap_or(u32::MAX));
         s.phase = Phase::Decoding;
         let work = s.tokens as f64 / s.rate;
         if self.deps[d].flat {
@@ -1437,6 +1559,12 @@ impl<'a> Engine<'a> {
         if self.sc.gateway.is_some() {
             self.gw_answered(slot, 200, None);
         }
+        self.request_succeeded(slot, Some(d));
+    }
+
+    /// The current request succeeded now (its tokens and first token are set): counted, and
+    /// the session moves on. `d` is the deployment that answered (`None`: the cache).
+    fn request_succeeded(&mut self, slot: u32, d: Option<usize>) {
         let now = self.now;
         let s = &mut self.sessions[slot as usize];
         s.phase = Phase::Idle;
@@ -1452,7 +1580,7 @@ impl<'a> Engine<'a> {
         self.interval.completions += 1;
         self.in_flight -= 1;
         if let Some(sink) = self.sink.as_deref_mut() {
-            sink.record(&s.record(now, Outcome::Succeeded, 200, Some(d)));
+            sink.record(&s.record(now, Outcome::Succeeded, 200, d));
         }
         self.next_step(slot);
     }

@@ -26,6 +26,12 @@
 //! - `lowest-latency`: lowest EWMA of time to first token observed by this instance (failures
 //!   count as a penalty sample; unobserved backends first), ties rotate;
 //! - `power-of-two`: two distinct random backends, the one with fewer outstanding attempts.
+//!
+//! Gateway policies (checked configuration here, applied by the engine): an inbound
+//! `max_tokens` cap ([`GatewaySpec::max_tokens`]), a tokens-per-minute limit per key
+//! ([`TokenLimitSpec`], a rolling window per instance and key, 429), a token quota per period
+//! and key ([`TokenQuotaSpec`], [`QuotaCounter`], 403), a semantic cache ([`CacheSpec`]) and a
+//! gateway timeout (504).
 
 use std::collections::VecDeque;
 
@@ -210,6 +216,98 @@ pub struct GatewaySpec {
     pub failure_penalty: SimTime,
     /// How long a reported utilization is believed (`least-utilized`).
     pub utilization_ttl: SimTime,
+    /// Inbound `max_tokens` cap: a request's `max_tokens` becomes `min(requested, cap)`.
+    pub max_tokens: Option<u32>,
+    /// Tokens-per-minute limit per key (429 with Retry-After when over).
+    pub token_limit: Option<TokenLimitSpec>,
+    /// Token quota per period and key (403 when exhausted).
+    pub token_quota: Option<TokenQuotaSpec>,
+    /// Semantic cache in front of the backends.
+    pub cache: Option<CacheSpec>,
+    /// Gateway timeout: 504 to the client when a forward has not finished (non-streaming) or
+    /// produced its first token (streaming) within it.
+    pub timeout: Option<SimTime>,
+}
+
+impl GatewaySpec {
+    /// Whether any token policy (limit or quota) is configured.
+    pub fn has_token_policy(&self) -> bool {
+        self.token_limit.is_some() || self.token_quota.is_some()
+    }
+}
+
+/// What a token policy counts per: one counter per session class, or one for all requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKey {
+    /// One counter per session class.
+    Class,
+    /// One counter shared by all requests.
+    All,
+}
+
+/// `[gateway.token_limit]`: estimated tokens per rolling minute, per key.
+#[derive(Clone, Debug)]
+pub struct TokenLimitSpec {
+    /// Estimated tokens admitted per rolling 60 s.
+    pub tokens_per_minute: u64,
+    /// Counter key.
+    pub key: TokenKey,
+}
+
+/// `[gateway.token_quota]`: estimated tokens per fixed period, per key.
+#[derive(Clone, Debug)]
+pub struct TokenQuotaSpec {
+    /// Estimated tokens admitted per period.
+    pub tokens: u64,
+    /// Period length; periods start at time 0.
+    pub period: SimTime,
+    /// Counter key.
+    pub key: TokenKey,
+}
+
+/// `[gateway.cache]`: a semantic cache.
+#[derive(Clone, Debug)]
+pub struct CacheSpec {
+    /// Probability that a request is answered from the cache.
+    pub hit_ratio: f64,
+    /// Time every lookup takes.
+    pub lookup_latency: SimTime,
+    /// Embedding cost of a lookup, USD per 1,000 prompt tokens.
+    pub embedding_cost_per_1k_tokens: f64,
+}
+
+/// A token quota counter of one key: fixed periods starting at time 0.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QuotaCounter {
+    period: u64,
+    used: u64,
+}
+
+impl QuotaCounter {
+    /// `Ok` if `amount` fits in `spec.tokens` for the period containing `now` (a new period
+    /// starts from zero); otherwise when the period ends.
+    pub fn check(
+        &mut self,
+        spec: &TokenQuotaSpec,
+        now: SimTime,
+        amount: u64,
+    ) -> Result<(), SimTime> {
+        let len = spec.period.as_micros().max(1);
+        let p = now.as_micros() / len;
+        if p != self.period {
+            self.period = p;
+            self.used = 0;
+        }
+        if self.used + amount > spec.tokens {
+            return Err(SimTime::from_micros((p + 1).saturating_mul(len)));
+        }
+        Ok(())
+    }
+
+    /// Charges `amount` to the current period (after a successful [`check`](Self::check)).
+    pub fn charge(&mut self, amount: u64) {
+        self.used += amount;
+    }
 }
 
 /// A fault injected on deployments.
@@ -452,6 +550,79 @@ impl Load {
             self.latency_ewma_ms = ms;
             self.observed = true;
         }
+    }
+}
+
+/// What [`available`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Available {
+    /// Candidates written (the first `n` entries of the output).
+    pub n: usize,
+    /// When the first unavailable backend becomes available again (`SimTime::MAX` if none
+    /// is unavailable).
+    pub unblock: SimTime,
+    /// Whether some backend is marked throttled.
+    pub throttled: bool,
+}
+
+/// The backends a forward may go to now, written to `out` in list order: of `list` (backend
+/// indices serving the model, in list order), those whose breaker (when `breakers` is given)
+/// is available and that are not marked throttled (`now >= throttled_until[b]`), untried ones
+/// only (bit `b` of `tried`) unless every available one was tried; of those, the best
+/// (lowest-numbered) priority group. The result feeds [`choose`].
+pub fn available(
+    list: &[usize],
+    backends: &[Backend],
+    breakers: Option<&[Breaker]>,
+    throttled_until: &[SimTime],
+    tried: u64,
+    now: SimTime,
+    out: &mut [usize; 64],
+) -> Available {
+    let mut n = 0;
+    let mut unblock = SimTime::MAX;
+    let mut throttled = false;
+    // Untried backends first; when every available one was tried, any available.
+    for pass in 0..2 {
+        let mut best = u32::MAX;
+        for &b in list {
+            let br = breakers.is_none_or(|br| br[b].available(now));
+            let th = now >= throttled_until[b];
+            if !(br && th) {
+                if pass == 0 {
+                    let mut t = SimTime::ZERO;
+                    if !br {
+                        t = breakers.expect("a closed breaker implies breakers")[b].blocked_until();
+                    }
+                    if !th {
+                        t = t.max(throttled_until[b]);
+                        throttled = true;
+                    }
+                    unblock = unblock.min(t);
+                }
+                continue;
+            }
+            if pass == 0 && tried & (1u64 << b) != 0 {
+                continue;
+            }
+            let p = backends[b].priority;
+            if p < best {
+                best = p;
+                n = 0;
+            }
+            if p == best {
+                out[n] = b;
+                n += 1;
+            }
+        }
+        if n > 0 || tried == 0 {
+            break;
+        }
+    }
+    Available {
+        n,
+        unblock,
+        throttled,
     }
 }
 

@@ -344,3 +344,108 @@ proptest! {
         prop_assert_eq!(b.open_time, open_total);
     }
 }
+
+proptest! {
+    #![proptest_config(crate::testkit::proptest_config(512))]
+    /// Throttling marks: random backends (priority groups, marks, tries, loads) and random
+    /// times, every policy: a backend marked throttled until T is never chosen before T, and
+    /// from T on it is chosen again when it is the best (the only backend of the best
+    /// priority group, or the first in list order under `priority`). Each instance keeps its
+    /// own marks and rotation across the sequence of picks.
+    #[test]
+    fn throttled_backends_are_skipped_until_their_mark_ends(
+        backends in proptest::collection::vec((1u32..4, 0u64..120, 0u32..5, 0u8..10), 1..10),
+        picks in proptest::collection::vec((0u64..150, any::<u64>()), 1..40),
+    ) {
+        let list: Vec<usize> = (0..backends.len()).collect();
+        let bs: Vec<Backend> = backends
+            .iter()
+            .map(|&(priority, ..)| Backend { deployment: 0, priority, weight: 1.0 })
+            .collect();
+        let marks: Vec<SimTime> = backends.iter().map(|&(_, t, ..)| s(t)).collect();
+        let load: Vec<Load> = backends
+            .iter()
+            .map(|&(_, _, out, util)| Load {
+                outstanding: out,
+                latency_ewma_ms: util as f64 * 100.0,
+                observed: util % 3 != 0,
+                utilization: util as f64 / 10.0,
+                utilization_until: FAR,
+            })
+            .collect();
+        let weights = vec![1.0; bs.len()];
+        for (_, policy) in Policy::ALL {
+            let mut rng = stream(7, Stream::Gateway, 0);
+            let mut cursor = 0usize;
+            for &(t, tried) in &picks {
+                let now = s(t);
+                let tried = tried & ((1u64 << bs.len()) - 1);
+                let mut out = [0usize; 64];
+                let a = available(&list, &bs, None, &marks, tried, now, &mut out);
+                let free: Vec<usize> = list.iter().copied().filter(|&b| now >= marks[b]).collect();
+                prop_assert_eq!(a.n == 0, free.is_empty());
+                prop_assert_eq!(a.throttled, free.len() < bs.len());
+                if a.n == 0 {
+                    // The gateway answers itself until the first mark ends.
+                    let first = marks.iter().copied().min().unwrap();
+                    prop_assert_eq!(a.unblock, first);
+                    prop_assert!(a.unblock > now);
+                    continue;
+                }
+                let b = choose(policy, now, &out[..a.n], &weights, &load, &mut cursor, &mut rng);
+                prop_assert!(now >= marks[b], "{:?} chose {} marked until {:?} at {:?}", policy, b, marks[b], now);
+                // The best group among the unmarked backends, untried ones only when any
+                // is left (the engine's retry order).
+                let untried: Vec<usize> =
+                    free.iter().copied().filter(|&x| tried & (1 << x) == 0).collect();
+                let eligible = if untried.is_empty() { &free } else { &untried };
+                let best = eligible.iter().map(|&x| bs[x].priority).min().unwrap();
+                prop_assert_eq!(bs[b].priority, best);
+                let group: Vec<usize> =
+                    eligible.iter().copied().filter(|&x| bs[x].priority == best).collect();
+                prop_assert_eq!(&out[..a.n], &group[..]);
+                if group.len() == 1 || policy == Policy::Priority {
+                    prop_assert_eq!(b, group[0], "the best backend");
+                }
+            }
+        }
+    }
+
+    /// One backend alone in the best group, marked until T: before T the others (or the
+    /// gateway itself) answer; at and after T every policy picks it again.
+    #[test]
+    fn a_mark_ends_at_its_time_for_every_policy(
+        others in 0usize..6,
+        until in 1u64..600,
+        before in 0u64..600,
+        after in 0u64..600,
+    ) {
+        let n = others + 1;
+        let list: Vec<usize> = (0..n).collect();
+        let bs: Vec<Backend> = (0..n)
+            .map(|i| Backend { deployment: i, priority: if i == 0 { 1 } else { 2 }, weight: 1.0 })
+            .collect();
+        let mut marks = vec![SimTime::ZERO; n];
+        marks[0] = s(until);
+        let load = vec![Load::default(); n];
+        let weights = vec![1.0; n];
+        for (_, policy) in Policy::ALL {
+            let mut rng = stream(3, Stream::Gateway, 0);
+            let mut cursor = 0usize;
+            let mut out = [0usize; 64];
+            let early = s(before % until);
+            let a = available(&list, &bs, None, &marks, 0, early, &mut out);
+            if others == 0 {
+                prop_assert_eq!(a.n, 0);
+                prop_assert_eq!(a.unblock, s(until));
+            } else {
+                let b = choose(policy, early, &out[..a.n], &weights, &load, &mut cursor, &mut rng);
+                prop_assert!(b != 0, "{:?} chose the marked backend before its mark ended", policy);
+            }
+            let late = s(until + after);
+            let a = available(&list, &bs, None, &marks, 0, late, &mut out);
+            let b = choose(policy, late, &out[..a.n], &weights, &load, &mut cursor, &mut rng);
+            prop_assert_eq!(b, 0, "{:?} did not return to the best backend after its mark", policy);
+        }
+    }
+}

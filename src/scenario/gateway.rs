@@ -5,9 +5,17 @@ use super::raw::{RawFault, RawGateway, RawStatus};
 use super::{Ctx, Deployment, DeploymentKind};
 use crate::error::Result;
 use crate::gateway::{
-    Backend, BreakerSpec, Fault, FaultKind, GatewaySpec, Policy, RetrySpec, StatusSet,
-    ThrottleSpec, TripRule,
+    Backend, BreakerSpec, CacheSpec, Fault, FaultKind, GatewaySpec, Policy, RetrySpec, StatusSet,
+    ThrottleSpec, TokenKey, TokenLimitSpec, TokenQuotaSpec, TripRule,
 };
+
+fn token_key(c: &Ctx, key: &str, v: Option<&str>) -> Result<TokenKey> {
+    match v.unwrap_or("class") {
+        "class" => Ok(TokenKey::Class),
+        "all" => Ok(TokenKey::All),
+        other => Err(c.err(key, format!("unknown key '{other}'; allowed: class, all"))),
+    }
+}
 use crate::time::SimTime;
 
 fn statuses(
@@ -218,6 +226,75 @@ pub(super) fn gateway(
             })
         }
     };
+    if raw.max_tokens == Some(0) {
+        return Err(c.err("gateway.max_tokens", "must be >= 1"));
+    }
+    let token_limit = match &raw.token_limit {
+        None => None,
+        Some(t) => {
+            if t.tokens_per_minute == 0 {
+                return Err(c.err("gateway.token_limit.tokens_per_minute", "must be >= 1"));
+            }
+            Some(TokenLimitSpec {
+                tokens_per_minute: t.tokens_per_minute,
+                key: token_key(c, "gateway.token_limit.key", t.key.as_deref())?,
+            })
+        }
+    };
+    let token_quota = match &raw.token_quota {
+        None => None,
+        Some(t) => {
+            if t.tokens == 0 {
+                return Err(c.err("gateway.token_quota.tokens", "must be >= 1"));
+            }
+            let period = c.dur("gateway.token_quota.period", Some(&t.period), "")?;
+            if period == SimTime::ZERO {
+                return Err(c.err("gateway.token_quota.period", "must be > 0"));
+            }
+            Some(TokenQuotaSpec {
+                tokens: t.tokens,
+                period,
+                key: token_key(c, "gateway.token_quota.key", t.key.as_deref())?,
+            })
+        }
+    };
+    let cache = match &raw.cache {
+        None => None,
+        Some(k) => {
+            if !(0.0..=1.0).contains(&k.hit_ratio) {
+                return Err(c.err(
+                    "gateway.cache.hit_ratio",
+                    format!("must be within [0, 1], got {}", k.hit_ratio),
+                ));
+            }
+            let cost = k.embedding_cost_per_1k_tokens.unwrap_or(0.0001);
+            if !(cost >= 0.0 && cost.is_finite()) {
+                return Err(c.err(
+                    "gateway.cache.embedding_cost_per_1k_tokens",
+                    format!("must be >= 0, got {cost}"),
+                ));
+            }
+            Some(CacheSpec {
+                hit_ratio: k.hit_ratio,
+                lookup_latency: c.dur(
+                    "gateway.cache.lookup_latency",
+                    k.lookup_latency.as_ref(),
+                    "30ms",
+                )?,
+                embedding_cost_per_1k_tokens: cost,
+            })
+        }
+    };
+    let timeout = match &raw.timeout {
+        None => None,
+        Some(t) => {
+            let v = c.dur("gateway.timeout", Some(t), "")?;
+            if v == SimTime::ZERO {
+                return Err(c.err("gateway.timeout", "must be > 0"));
+            }
+            Some(v)
+        }
+    };
     Ok(GatewaySpec {
         policy,
         backends,
@@ -229,6 +306,11 @@ pub(super) fn gateway(
         ewma_alpha,
         failure_penalty,
         utilization_ttl,
+        max_tokens: raw.max_tokens,
+        token_limit,
+        token_quota,
+        cache,
+        timeout,
     })
 }
 

@@ -204,6 +204,37 @@ pub struct RawGateway {
     pub retry: Option<RawGatewayRetry>,
     pub throttle: Option<RawThrottle>,
     pub breaker: Option<RawBreaker>,
+    pub max_tokens: Option<u32>,
+    pub timeout: Option<String>,
+    pub token_limit: Option<RawTokenLimit>,
+    pub token_quota: Option<RawTokenQuota>,
+    pub cache: Option<RawCache>,
+}
+
+/// `[gateway.token_limit]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenLimit {
+    pub tokens_per_minute: u64,
+    pub key: Option<String>,
+}
+
+/// `[gateway.token_quota]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTokenQuota {
+    pub tokens: u64,
+    pub period: String,
+    pub key: Option<String>,
+}
+
+/// `[gateway.cache]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    pub hit_ratio: f64,
+    pub lookup_latency: Option<String>,
+    pub embedding_cost_per_1k_tokens: Option<f64>,
 }
 
 /// `[[gateway.backend]]`.

@@ -380,3 +380,214 @@ fn bad_gateway_and_fault_keys_are_named() {
     ));
     assert!(e.contains("fault.x.region") && e.contains("mars"), "{e}");
 }
+
+// ---- gateway policies: max_tokens cap, token limit, token quota, cache, timeout ----
+
+/// [`GW`] with top-level `[gateway]` keys added.
+fn gw(keys: &str) -> String {
+    GW.replace(
+        "policy = \"round-robin\"",
+        &format!("policy = \"round-robin\"\n{keys}"),
+    )
+}
+
+#[test]
+fn the_gateway_max_tokens_cap_truncates_and_lowers_charged_estimates() {
+    let plain = run_text(&with(GW));
+    let capped = run_text(&with(&gw("max_tokens = 20")));
+    let (p, c) = (&plain["variants"][0], &capped["variants"][0]);
+    let sent = f(c, "requests.sent");
+    assert_eq!(f(p, "requests.sent"), sent, "same workload");
+    // Every request wants 50 > 20: all truncated, 20 tokens each; none without the cap.
+    assert_eq!(f(p, "requests.truncated"), 0.0);
+    assert_eq!(f(c, "requests.truncated"), f(c, "requests.succeeded"));
+    assert_eq!(f(c, "tokens.completion"), 20.0 * f(c, "requests.succeeded"));
+    assert_eq!(f(c, "gateway.max_tokens_capped"), sent);
+    // The deployment is charged prompt + 20 instead of prompt + 100 (the client's max_tokens).
+    assert_eq!(f(p, "tokens.charged_estimate"), 600.0 * sent);
+    assert_eq!(f(c, "tokens.charged_estimate"), 520.0 * sent);
+    // A cap above the client's max_tokens changes nothing but is still reported.
+    let loose = run_text(&with(&gw("max_tokens = 1000")));
+    let l = &loose["variants"][0];
+    assert_eq!(f(l, "tokens.charged_estimate"), 600.0 * sent);
+    assert_eq!(f(l, "gateway.max_tokens_capped"), 0.0);
+    assert!(
+        p["gateway"].get("max_tokens_capped").is_none(),
+        "no policy keys without policies"
+    );
+}
+
+/// Constant arrivals, one per second; each request is estimated at 500 + 100 = 600 tokens.
+fn constant(text: &str) -> String {
+    text.replace("arrival = \"poisson\"", "arrival = \"constant\"")
+}
+
+#[test]
+fn the_token_limit_answers_429_with_retry_after_and_bounds_tokens_per_minute_per_key() {
+    // 6,000 estimated tokens per minute = 10 requests of 600 per rolling minute.
+    let limit = "[gateway.token_limit]\ntokens_per_minute = 6000\nkey = \"all\"\n";
+    let doc = run_text(&constant(&with(&format!(
+        "{GW}\n{limit}\n[client]\nmax_retries = 0\n"
+    ))));
+    let v = &doc["variants"][0];
+    let (sent, ok) = (f(v, "requests.sent"), f(v, "requests.succeeded"));
+    // 20 minutes of 10 per minute, give or take the edges.
+    assert!((195.0..=210.0).contains(&ok), "{ok}");
+    assert_eq!(f(v, "gateway.token_limit_429"), sent - ok);
+    assert_eq!(f(v, "requests.rate_limited"), sent - ok);
+    // Rejected requests never reach a deployment.
+    assert_eq!(f(v, "gateway.forwarded"), ok);
+    assert!(f(v, "tokens.charged_estimate") <= 6000.0 * 21.0);
+    // Retry-After is the time until the window admits (up to a minute), far beyond the
+    // SDK's backoff (at most 8 s): honouring it, the retried requests wait tens of seconds.
+    let doc = run_text(&constant(&with(&format!(
+        "{GW}\n{limit}\n[client]\nmax_retries = 1\nretry_after_cap = \"120s\"\n"
+    ))));
+    let v = &doc["variants"][0];
+    assert!(f(v, "latency_ms.e2e.p99") > 20_000.0, "{}", v["latency_ms"]);
+    assert!(f(v, "latency_ms.e2e.max") <= 61_000.0 + 5_000.0);
+    // Per key: two classes of equal weight (30 requests a minute each), each with its own
+    // counter, get 10 a minute each; one shared counter admits 10 a minute in all.
+    let two = format!(
+        "{}\n[[workload.class]]\nname = \"d\"\nprompt_tokens = 500\ncompletion_tokens = 50\nmax_tokens = 100\n",
+        constant(BASE)
+    );
+    let admitted = |key: &str| -> f64 {
+        let limit = format!("[gateway.token_limit]\ntokens_per_minute = 6000\nkey = \"{key}\"\n");
+        let doc = run_text(&format!(
+            "{two}\n{GW}\n{limit}\n[client]\nmax_retries = 0\n"
+        ));
+        let v = &doc["variants"][0];
+        assert!(f(v, "gateway.token_limit_429") > 0.0);
+        f(v, "requests.succeeded")
+    };
+    let (own, shared) = (admitted("class"), admitted("all"));
+    assert!((390.0..=420.0).contains(&own), "{own}");
+    assert!((195.0..=210.0).contains(&shared), "{shared}");
+}
+
+#[test]
+fn the_token_quota_answers_403_after_its_tokens_and_resets_each_period() {
+    // 30,000 tokens per 5 minutes = 50 requests of 600 per period; 4 periods in 20 minutes.
+    let quota = "[gateway.token_quota]\ntokens = 30000\nperiod = \"5m\"\nkey = \"all\"\n";
+    let doc = run_text(&with(&format!("{GW}\n{quota}\n")));
+    let v = &doc["variants"][0];
+    let sent = f(v, "requests.sent");
+    assert_eq!(
+        f(v, "requests.succeeded"),
+        200.0,
+        "50 per period, 4 periods"
+    );
+    assert_eq!(f(v, "gateway.token_quota_403"), sent - 200.0);
+    // 403 is not retried by default: one answer per refused request.
+    assert_eq!(f(v, "requests.client_retries"), 0.0);
+    assert_eq!(f(v, "requests.other_failed"), sent - 200.0);
+    assert_eq!(f(v, "tokens.charged_estimate"), 200.0 * 600.0);
+    // A period longer than the run never resets.
+    let doc2 = run_text(&with(&format!(
+        "{GW}\n{}",
+        quota.replace("\"5m\"", "\"1h\"")
+    )));
+    assert_eq!(f(&doc2["variants"][0], "requests.succeeded"), 50.0);
+}
+
+#[test]
+fn the_semantic_cache_hits_at_its_ratio_and_hits_never_reach_a_deployment() {
+    let cache = "[gateway.cache]\nhit_ratio = 0.3\nlookup_latency = \"30ms\"\nembedding_cost_per_1k_tokens = 0.0001\n";
+    let plain = run_text(&with(GW));
+    let doc = run_text(&with(&format!("{GW}\n{cache}\n")));
+    let (p, v) = (&plain["variants"][0], &doc["variants"][0]);
+    let sent = f(v, "requests.sent");
+    let (hits, misses) = (f(v, "gateway.cache_hits"), f(v, "gateway.cache_misses"));
+    assert_eq!(hits + misses, sent, "one lookup per request (no failures)");
+    let sd = (sent * 0.3 * 0.7).sqrt();
+    assert!((hits - 0.3 * sent).abs() <= 4.0 * sd, "{hits} of {sent}");
+    assert_eq!(f(v, "requests.succeeded"), sent);
+    // Hits never reach a deployment: forwards, attempts and charges are the misses'.
+    assert_eq!(f(v, "gateway.forwarded"), misses);
+    let dep_attempts: f64 = v["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["attempts"].as_f64().unwrap())
+        .sum();
+    assert_eq!(dep_attempts, misses);
+    assert_eq!(f(v, "tokens.charged_estimate"), 600.0 * misses);
+    // Every lookup pays its embeddings call, counted in the total cost.
+    let emb = sent * 500.0 * 0.0001 / 1000.0;
+    assert!((f(v, "gateway.embedding_cost_usd") - emb).abs() < 1e-5);
+    assert!((f(v, "cost_usd.gateway_embedding") - emb).abs() < 1e-5);
+    assert!(
+        (f(v, "cost_usd.total") - f(v, "cost_usd.tokens") - f(v, "cost_usd.ptu") - emb).abs()
+            < 1e-5
+    );
+    assert!(p["cost_usd"].get("gateway_embedding").is_none());
+    // Misses pay the lookup latency on top; hits answer in it.
+    assert!(f(v, "latency_ms.e2e.p50") < f(p, "latency_ms.e2e.p50") + 30.0);
+    let all_hit = run_text(&with(&format!("{GW}\n{}", cache.replace("0.3", "1.0"))));
+    let a = &all_hit["variants"][0];
+    assert_eq!(f(a, "gateway.forwarded"), 0.0);
+    // (Percentiles come from a histogram with a small relative error.)
+    assert!((f(a, "latency_ms.ttft.max") - 30.0).abs() < 0.1);
+    assert!((f(a, "latency_ms.e2e.max") - 30.0).abs() < 0.1);
+}
+
+#[test]
+fn the_gateway_timeout_answers_504_for_long_answers_only() {
+    let long = BASE.replace(
+        "completion_tokens = 50\nmax_tokens = 100",
+        "completion_tokens = 3000\nmax_tokens = 4000",
+    );
+    let gw = gw("timeout = \"10s\"");
+    let client = "[client]\nmax_retries = 0\n";
+    // Short answers finish well within 10 s.
+    let short = run_text(&format!("{}\n{gw}\n{client}", BASE));
+    let s = &short["variants"][0];
+    assert_eq!(f(s, "gateway.timeouts_504"), 0.0);
+    assert_eq!(f(s, "requests.failed"), 0.0);
+    // 3,000 tokens take far longer: every forward is cut at 10 s and answered 504.
+    let doc = run_text(&format!("{long}\n{gw}\n{client}"));
+    let v = &doc["variants"][0];
+    let sent = f(v, "requests.sent");
+    assert_eq!(f(v, "gateway.timeouts_504"), sent);
+    assert_eq!(f(v, "requests.other_failed"), sent);
+    assert!(f(v, "tokens.wasted_completion") > 0.0);
+    // Without the gateway timeout they succeed.
+    let none = run_text(&format!("{long}\n{GW}\n{client}"));
+    assert_eq!(f(&none["variants"][0], "requests.failed"), 0.0);
+    // Streaming: the timeout bounds the first token only.
+    let streaming = long.replace("max_tokens = 4000", "max_tokens = 4000\nstreaming = true");
+    let doc = run_text(&format!("{streaming}\n{gw}\n{client}"));
+    assert_eq!(f(&doc["variants"][0], "gateway.timeouts_504"), 0.0);
+    // 504 is in the SDK's default retry statuses: each 504 is retried.
+    let doc = run_text(&format!("{long}\n{gw}\n[client]\nmax_retries = 1\n"));
+    let v = &doc["variants"][0];
+    assert_eq!(f(v, "gateway.timeouts_504"), 2.0 * sent);
+    assert_eq!(f(v, "requests.client_retries"), sent);
+}
+
+#[test]
+fn bad_gateway_policy_keys_are_named() {
+    let err = |text: &str| {
+        spillway::scenario::parse(text, "g.toml", &[], None)
+            .unwrap_err()
+            .to_string()
+    };
+    let e = err(&with(&gw("max_tokens = 0")));
+    assert!(e.contains("gateway.max_tokens"), "{e}");
+    let e = err(&with(&gw("timeout = \"0s\"")));
+    assert!(e.contains("gateway.timeout"), "{e}");
+    let e = err(&with(&format!(
+        "{GW}\n[gateway.token_limit]\ntokens_per_minute = 100\nkey = \"user\"\n"
+    )));
+    assert!(
+        e.contains("gateway.token_limit.key") && e.contains("class, all"),
+        "{e}"
+    );
+    let e = err(&with(&format!(
+        "{GW}\n[gateway.token_quota]\ntokens = 100\nperiod = \"0s\"\n"
+    )));
+    assert!(e.contains("gateway.token_quota.period"), "{e}");
+    let e = err(&with(&format!("{GW}\n[gateway.cache]\nhit_ratio = 1.5\n")));
+    assert!(e.contains("gateway.cache.hit_ratio"), "{e}");
+}
