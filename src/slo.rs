@@ -90,8 +90,9 @@ impl Slo {
     }
 }
 
-/// Looks up a dotted path; inside arrays of objects a segment picks the entry by `name`.
-fn lookup(v: &Value, path: &[String]) -> Option<f64> {
+/// Looks up a dotted path; inside arrays of objects a segment picks the entry by `name`
+/// (`deployments.NAME.rejected_429`).
+pub fn lookup(v: &Value, path: &[String]) -> Option<f64> {
     let mut cur = v;
     for seg in path {
         cur = match cur {
@@ -112,7 +113,8 @@ fn parse_expr(metric: &str) -> Expr {
     }
 }
 
-fn parse_path(text: &str) -> Vec<String> {
+/// Splits a dotted metric path into segments.
+pub fn parse_path(text: &str) -> Vec<String> {
     text.trim()
         .split('.')
         .map(|s| s.trim().to_string())

@@ -17,6 +17,7 @@ use super::kit::{
 };
 use super::words::{Sentence, Table, esc, fmt_ratio, fmt_secs, fmt_usd};
 use crate::error::{Error, Result};
+use crate::slo::{lookup, parse_path};
 
 /// One grid point: its index and the value of each swept parameter (in parameter order).
 #[derive(Clone, Debug)]
@@ -346,31 +347,11 @@ impl Stat {
         if xs.is_empty() {
             return None;
         }
+        // The same mean and Student-t half-width as sweep.csv; 0 with one replication.
+        let (mean, ci) = crate::sweep::mean_ci(xs);
+        let ci95 = if ci.is_nan() { 0.0 } else { ci };
         let n = xs.len();
-        let mean = xs.iter().sum::<f64>() / n as f64;
-        let ci95 = if n > 1 {
-            let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-            t975(n - 1) * (var / n as f64).sqrt()
-        } else {
-            0.0
-        };
         Some(Stat { mean, ci95, n })
-    }
-}
-
-/// The 97.5% quantile of Student's t with `df` degrees of freedom.
-pub fn t975(df: usize) -> f64 {
-    const T: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
-        2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
-        2.052, 2.048, 2.045, 2.042,
-    ];
-    if df == 0 {
-        f64::NAN
-    } else if df <= 30 {
-        T[df - 1]
-    } else {
-        1.96
     }
 }
 
@@ -405,7 +386,7 @@ impl Metric {
             axis: axis.into(),
             scale,
             unit_suffix: unit,
-            num: split(path),
+            num: parse_path(path),
             den: None,
             needs_sessions: ns,
         }
@@ -454,8 +435,8 @@ impl Metric {
     pub fn from_expr(expr: &str) -> Metric {
         let e = expr.trim();
         let (num, den) = match e.split_once('/') {
-            Some((a, b)) => (split(a), Some(split(b))),
-            None => (split(e), None),
+            Some((a, b)) => (parse_path(a), Some(parse_path(b))),
+            None => (parse_path(e), None),
         };
         let needs =
             num.first().map(String::as_str) == Some("sessions") || e.contains("per_1k_sessions");
@@ -553,26 +534,6 @@ impl Metric {
             tick((x * 1000.0).round() / 1000.0)
         }
     }
-}
-
-fn split(p: &str) -> Vec<String> {
-    p.trim().split('.').map(|s| s.trim().to_string()).collect()
-}
-
-/// A dotted path; inside arrays of objects a segment picks the entry by `name` (as in
-/// `deployments.NAME.rejected_429`).
-fn lookup(v: &Value, path: &[String]) -> Option<f64> {
-    let mut cur = v;
-    for seg in path {
-        cur = match cur {
-            Value::Object(m) => m.get(seg)?,
-            Value::Array(items) => items
-                .iter()
-                .find(|i| i.get("name").and_then(Value::as_str) == Some(seg.as_str()))?,
-            _ => return None,
-        };
-    }
-    cur.as_f64()
 }
 
 /// How the x axis of the metric charts is laid out.
@@ -1545,7 +1506,7 @@ mod tests {
         assert!((s.ci95 - 4.303 / 3f64.sqrt()).abs() < 1e-12);
         assert_eq!(Stat::of(&[5.0]).unwrap().ci95, 0.0);
         assert!(Stat::of(&[]).is_none());
-        assert_eq!(t975(100), 1.96);
+        assert_eq!(crate::sweep::t95(100), 1.96);
     }
 
     #[test]

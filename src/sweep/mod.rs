@@ -25,7 +25,7 @@ use crate::scenario::{Override, Scenario, ScenarioSet};
 use crate::slo::{self, Slo};
 
 pub use grid::{Param, parse_values};
-pub use output::{METRICS, csv_bytes, json_bytes};
+pub use output::{METRICS, csv_bytes, json_bytes, mean_ci, t95};
 
 /// Schema name of `sweep.json`.
 pub const SWEEP_SCHEMA: &str = "spillway.sweep/v1";
