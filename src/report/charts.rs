@@ -716,7 +716,6 @@ pub fn timeseries(run: &Run, i: usize, sc: &TsScales) -> Result<Option<Figure>> 
         )?;
         let panels = area.split_evenly((2, 2));
         let grey = RGBColor(0xBB, 0xBB, 0xBB);
-        let fmt = |v: &f64| tick(*v);
         // The same label width in every panel, so the plots line up.
         let widest = [
             sc.req_max,
@@ -729,7 +728,6 @@ pub fn timeseries(run: &Run, i: usize, sc: &TsScales) -> Result<Option<Figure>> 
         .map(tick)
         .collect::<Vec<_>>();
         let w = kit::y_label_width(&widest, false);
-        let ylw = |_: f64| w;
         // (a) requests
         let p = panel(
             &panels[0],
@@ -740,21 +738,7 @@ pub fn timeseries(run: &Run, i: usize, sc: &TsScales) -> Result<Option<Figure>> 
                 ("failed".into(), Mark::Swatch(kit::INK, kit::INK)),
             ],
         )?;
-        let y = Axis::linear(0.0, sc.req_max.max(1.0), 4);
-        let mut c = kit::chart(
-            &p,
-            x.clone(),
-            y,
-            ylw(sc.req_max),
-            &MeshSpec {
-                x_desc: "",
-                y_desc: "",
-                x_fmt: &fmt,
-                y_fmt: &fmt,
-                x_grid: false,
-                y_grid: true,
-            },
-        )?;
+        let mut c = time_panel(&p, &x, sc.req_max.max(1.0), w, "")?;
         if tm.len() > 1 {
             c.draw_series(AreaSeries::new(
                 xs(&s.arrivals),
@@ -773,39 +757,17 @@ pub fn timeseries(run: &Run, i: usize, sc: &TsScales) -> Result<Option<Figure>> 
                 ("408 timed out".into(), Mark::Swatch(kit::INK, kit::INK)),
             ],
         )?;
-        let y = Axis::linear(0.0, sc.err_max.max(1.0), 4);
-        let mut c = kit::chart(
-            &p,
-            x.clone(),
-            y,
-            ylw(sc.err_max),
-            &MeshSpec {
-                x_desc: "",
-                y_desc: "",
-                x_fmt: &fmt,
-                y_fmt: &fmt,
-                x_grid: false,
-                y_grid: true,
-            },
-        )?;
+        let mut c = time_panel(&p, &x, sc.err_max.max(1.0), w, "")?;
         area_line(&mut c, xs(&s.rejected_429), st.color, tint(st.color, 0.75))?;
         columns(&mut c, &s.t_s, &s.timed_out_408, step_min, kit::INK)?;
         // (c) in flight
         let p = panel(&panels[2], "Requests in flight (end of each interval)", &[])?;
-        let y = Axis::linear(0.0, sc.flight_max.max(1.0), 4);
-        let mut c = kit::chart(
+        let mut c = time_panel(
             &p,
-            x.clone(),
-            y,
-            ylw(sc.flight_max),
-            &MeshSpec {
-                x_desc: "time since start, minutes",
-                y_desc: "",
-                x_fmt: &fmt,
-                y_fmt: &fmt,
-                x_grid: false,
-                y_grid: true,
-            },
+            &x,
+            sc.flight_max.max(1.0),
+            w,
+            "time since start, minutes",
         )?;
         area_line(&mut c, xs(&s.in_flight), st.color, tint(st.color, 0.75))?;
         // (d) utilization
@@ -817,20 +779,12 @@ pub fn timeseries(run: &Run, i: usize, sc: &TsScales) -> Result<Option<Figure>> 
             .map(|(k, (name, _))| (name.clone(), Mark::Line(st.color, dashes[k % 3])))
             .collect();
         let p = panel(&panels[3], "Utilization per deployment, %", &dep_legend)?;
-        let y = Axis::linear(0.0, sc.util_max.max(100.0), 4);
-        let mut c = kit::chart(
+        let mut c = time_panel(
             &p,
-            x.clone(),
-            y,
-            ylw(sc.util_max.max(100.0)),
-            &MeshSpec {
-                x_desc: "time since start, minutes",
-                y_desc: "",
-                x_fmt: &fmt,
-                y_fmt: &fmt,
-                x_grid: false,
-                y_grid: true,
-            },
+            &x,
+            sc.util_max.max(100.0),
+            w,
+            "time since start, minutes",
         )?;
         c.draw_series(DashedLineSeries::new(
             vec![(x.lo, 100.0), (x.hi, 100.0)],
@@ -897,6 +851,32 @@ fn variant_rows_chart<'a, 'b>(
             y_fmt: &rows_fmt,
             x_grid: true,
             y_grid: false,
+        },
+    )
+}
+
+/// One panel of the over-time figure: a shared time axis, its own y range from 0, one label
+/// width for every panel so the plots line up.
+fn time_panel<'a, 'b>(
+    area: &'a Area<'b>,
+    x: &Axis,
+    y_max: f64,
+    y_label_w: i32,
+    x_desc: &str,
+) -> std::result::Result<Chart<'a, 'b>, DErr> {
+    let fmt = |v: &f64| tick(*v);
+    kit::chart(
+        area,
+        x.clone(),
+        Axis::linear(0.0, y_max, 4),
+        y_label_w,
+        &MeshSpec {
+            x_desc,
+            y_desc: "",
+            x_fmt: &fmt,
+            y_fmt: &fmt,
+            x_grid: false,
+            y_grid: true,
         },
     )
 }
