@@ -82,9 +82,9 @@ mod tests {
         // Guards against silent drift of the generator or the seeding: if this changes, every
         // committed result changes with it.
         let mut r = stream(42, Stream::Session, 0);
-        let first = r.next_u64();
-        assert_eq!(first, stream(42, Stream::Session, 0).next_u64());
-        assert_eq!(derive_seed(&[1, 2]), derive_seed(&[1, 2]));
+        // Values pinned from this implementation (PCG-64 via rand_pcg, SplitMix64 seeding).
+        assert_eq!(r.next_u64(), 12_361_249_505_281_941_383);
+        assert_eq!(derive_seed(&[1, 2]), 12_374_438_785_673_093_666);
         assert_ne!(derive_seed(&[1, 2]), derive_seed(&[2, 1]));
     }
 }
