@@ -104,20 +104,24 @@
 //! ```
 
 pub mod cli;
+pub mod client;
 pub mod deployment;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod events;
 pub mod gateway;
 pub mod metrics;
 pub mod output;
 pub mod report;
 pub mod rng;
+pub mod router;
 pub mod runner;
 pub mod scenario;
 pub mod slo;
 pub mod sweep;
 pub mod time;
+pub mod workload;
 
 #[cfg(test)]
 pub(crate) mod testkit {

@@ -66,6 +66,13 @@ impl SimTime {
     pub fn saturating_add(self, d: SimTime) -> SimTime {
         SimTime(self.0.saturating_add(d.0))
     }
+    /// This time as a Retry-After sent at `now` carries it: the wait rounded up to whole
+    /// milliseconds.
+    #[inline]
+    pub fn ceil_ms_after(self, now: SimTime) -> SimTime {
+        let d = (self - now).as_micros();
+        now + SimTime::from_micros(d.div_ceil(1000) * 1000)
+    }
     /// `self - d`, or zero when `d > self`.
     pub fn saturating_sub(self, d: SimTime) -> SimTime {
         SimTime(self.0.saturating_sub(d.0))
@@ -150,6 +157,13 @@ mod tests {
         let e = parse_duration("fast").unwrap_err();
         assert!(e.contains("250ms"), "{e}");
         assert!(parse_duration("10").is_err());
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_ms() {
+        let now = SimTime::from_secs(1);
+        assert_eq!((now + SimTime(1)).ceil_ms_after(now), now + SimTime::MS);
+        assert_eq!((now + SimTime::MS).ceil_ms_after(now), now + SimTime::MS);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The event queue: ordered by `(time, insertion sequence)`, so simultaneous events run in
+//! The future-event list: ordered by `(time, insertion sequence)`, so simultaneous events run in
 //! the order they were scheduled, identically on every run.
 //!
 //! Most events go into a binary heap. Timers with a fixed delay (a client timeout, a

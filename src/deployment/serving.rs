@@ -1,0 +1,437 @@
+//! Serving an admitted attempt: its deadline, the concurrency queue, pre-fill, decode (at a
+//! fixed speed, or under processor sharing when speed depends on concurrency), and the
+//! accounting of what it processed (tokens, cost, the PTU bucket's correction).
+
+use super::{Attempt, Completed, DeadlineKind, Deployments, Expired, Phase, Timers, is_decoding};
+use crate::events::{Ev, EventQueue};
+use crate::metrics::Audit;
+use crate::scenario::{DeploymentKind, Serving};
+use crate::time::SimTime;
+use crate::workload::Call;
+
+/// Time to first token once an attempt holds a slot: fixed latency plus prompt processing.
+#[inline]
+pub fn prefill_time(serving: &Serving, prompt: u32) -> SimTime {
+    serving.ttft_base + SimTime::from_secs_f64(prompt as f64 / serving.prefill_tokens_per_s)
+}
+
+/// Per-request decode speed multiplier: lognormal with mean 1 and a given coefficient of
+/// variation, applied to a standard normal draw `z`.
+#[derive(Clone, Copy, Debug)]
+pub struct SpeedVariation {
+    sigma: f64,
+    half_variance: f64,
+}
+
+impl SpeedVariation {
+    /// For coefficient of variation `cv` (0 = every request at the median speed).
+    pub fn new(cv: f64) -> Self {
+        let s2 = if cv > 0.0 { (1.0 + cv * cv).ln() } else { 0.0 };
+        SpeedVariation {
+            sigma: s2.sqrt(),
+            half_variance: s2 / 2.0,
+        }
+    }
+
+    /// `exp(sigma z - sigma^2 / 2)`: mean 1 over standard normal `z`.
+    #[inline]
+    pub fn multiplier(&self, z: f64) -> f64 {
+        if self.sigma == 0.0 {
+            return 1.0;
+        }
+        (self.sigma * z - self.half_variance).exp()
+    }
+}
+
+/// [`SpeedVariation::multiplier`] for a one-off `cv`.
+pub fn speed_multiplier(cv: f64, z: f64) -> f64 {
+    SpeedVariation::new(cv).multiplier(z)
+}
+
+/// The earliest of the timers of an attempt admitted at `now`: the client's timeout, the
+/// server's completion window (non-streaming attempts only) and the gateway's timeout.
+pub fn first_deadline(
+    now: SimTime,
+    timers: Timers,
+    window: Option<SimTime>,
+    streaming: bool,
+) -> (SimTime, DeadlineKind) {
+    let client = now + timers.client;
+    let server = if streaming {
+        None
+    } else {
+        window.map(|w| now + w)
+    };
+    let (mut deadline, mut kind) = match server {
+        Some(w) if w < client => (w, DeadlineKind::Server),
+        _ => (client, DeadlineKind::Client),
+    };
+    // The gateway's timeout runs from the forward, which is now (admission is immediate).
+    if let Some(t) = timers.gateway
+        && now + t < deadline
+    {
+        deadline = now + t;
+        kind = DeadlineKind::Gateway;
+    }
+    (deadline, kind)
+}
+
+impl Deployments<'_> {
+    /// Starts serving the attempt of `slot` just admitted by deployment `d` with `estimate`
+    /// charged: schedules its deadline (when it can fire) and pre-fills it, or queues it
+    /// behind the concurrency cap.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn serve(
+        &mut self,
+        slot: u32,
+        d: usize,
+        call: &Call,
+        estimate: f64,
+        now: SimTime,
+        timers: Timers,
+        q: &mut EventQueue<Ev>,
+    ) {
+        self.next_attempt += 1;
+        let id = self.next_attempt;
+        let dep = &self.sc.deployments[d];
+        let st = &mut self.deps[d];
+        let a = &mut self.slots[slot as usize];
+        *a = Attempt::admitted(id, d, call, estimate, a.spilled);
+        let (deadline, kind) = first_deadline(now, timers, dep.completion_window, call.streaming);
+        a.deadline = kind;
+        a.rate = dep.serving.decode_tokens_per_s * st.speed_variation.multiplier(call.speed_z);
+        let queued = dep.max_concurrency.is_some_and(|cap| st.busy >= cap);
+        // Most deadlines never fire. When the attempt starts at once and its speed does not
+        // depend on concurrency, its first token and its end are known now; a deadline that
+        // falls safely after them would only be a stale event, so it is not scheduled.
+        let needed = queued
+            || !st.flat
+            || deadline <= {
+                let first = now + prefill_time(&dep.serving, call.prompt);
+                let ends = if call.streaming {
+                    first
+                } else {
+                    first + SimTime::from_secs_f64(a.tokens as f64 / a.rate)
+                };
+                ends + SimTime::MS
+            };
+        if needed {
+            // Deadlines are "now + a fixed delay": they go to that delay's FIFO lane.
+            let lane = match kind {
+                DeadlineKind::Gateway => self
+                    .gateway_lane
+                    .expect("a gateway deadline implies a gateway timeout"),
+                DeadlineKind::Server => st
+                    .window_lane
+                    .expect("a server deadline implies a completion window"),
+                DeadlineKind::Client => self.client_lane,
+            };
+            q.push_lane(lane, deadline, Ev::Deadline { slot, attempt: id });
+        }
+        if queued {
+            a.phase = Phase::Queued;
+            st.queue.push_back((slot, id));
+        } else {
+            self.start_prefill(slot, now, q);
+        }
+    }
+
+    fn start_prefill(&mut self, slot: u32, now: SimTime, q: &mut EventQueue<Ev>) {
+        let a = &mut self.slots[slot as usize];
+        let d = a.dep as usize;
+        self.deps[d].busy += 1;
+        a.phase = Phase::Prefill;
+        let dt = prefill_time(&self.sc.deployments[d].serving, a.prompt);
+        q.push(
+            now + dt,
+            Ev::PrefillDone {
+                slot,
+                attempt: a.id,
+            },
+        );
+    }
+
+    /// The attempt of `slot` has its first token at `now`: it starts decoding.
+    pub fn prefill_done(&mut self, slot: u32, now: SimTime, q: &mut EventQueue<Ev>) {
+        let a = &mut self.slots[slot as usize];
+        let d = a.dep as usize;
+        a.first_token = now;
+        a.phase = Phase::Decoding;
+        let work = a.tokens as f64 / a.rate;
+        if self.deps[d].flat {
+            // Speed does not depend on concurrency: sharing changes nothing, so the attempt
+            // ends at a fixed time and needs no processor-sharing bookkeeping.
+            let t = now + SimTime::from_secs_f64(work);
+            q.push(
+                t,
+                Ev::DecodeFinish {
+                    slot,
+                    attempt: a.id,
+                },
+            );
+            return;
+        }
+        let serving = &self.sc.deployments[d].serving;
+        a.v_start = self.deps[d]
+            .ps
+            .add(now, a.id, slot, work, |n| serving.speed_factor(n));
+        self.reschedule_decode(d, now, q);
+    }
+
+    /// Deployment `d`'s earliest processor-sharing finish is due at `now`: the virtual clock
+    /// catches up. Then [`next_finished`](Self::next_finished) gives the attempts done, and
+    /// [`reschedule_decode`](Self::reschedule_decode) the next finish.
+    pub fn decode_due(&mut self, d: usize, now: SimTime) {
+        let st = &mut self.deps[d];
+        st.decode_at = SimTime::MAX;
+        let serving = &self.sc.deployments[d].serving;
+        st.ps.advance(now, |n| serving.speed_factor(n));
+    }
+
+    /// The next attempt of deployment `d` whose decoding is done, by its slot.
+    pub fn next_finished(&mut self, d: usize) -> Option<u32> {
+        let slots = &self.slots;
+        self.deps[d]
+            .ps
+            .pop_finished(|id, s| is_decoding(slots, id, s))
+            .map(|(_, slot)| slot)
+    }
+
+    /// Schedules deployment `d`'s next processor-sharing finish (a new generation makes the
+    /// previous `DecodeDone` stale).
+    pub fn reschedule_decode(&mut self, d: usize, now: SimTime, q: &mut EventQueue<Ev>) {
+        let serving = &self.sc.deployments[d].serving;
+        let slots = &self.slots;
+        let st = &mut self.deps[d];
+        let next = st.ps.next_finish(
+            now,
+            |n| serving.speed_factor(n),
+            |id, s| is_decoding(slots, id, s),
+        );
+        match next {
+            Some(t) if t == st.decode_at => {}
+            Some(t) => {
+                st.decode_gen += 1;
+                st.decode_at = t;
+                let ev = Ev::DecodeDone {
+                    dep: d as u32,
+                    generation: st.decode_gen,
+                };
+                q.push(t, ev);
+            }
+            None => {
+                st.decode_gen += 1;
+                st.decode_at = SimTime::MAX;
+            }
+        }
+    }
+
+    /// A concurrency slot of deployment `d` is free: the first live queued attempt starts.
+    fn release_slot(&mut self, d: usize, now: SimTime, q: &mut EventQueue<Ev>) {
+        self.deps[d].busy -= 1;
+        while let Some((slot, id)) = self.deps[d].queue.pop_front() {
+            let a = &self.slots[slot as usize];
+            if a.id == id && a.phase == Phase::Queued {
+                self.start_prefill(slot, now, q);
+                break;
+            }
+        }
+    }
+
+    /// Bills and accounts an attempt's processed tokens on deployment `d`.
+    #[allow(clippy::too_many_arguments)]
+    fn account(
+        &mut self,
+        slot: u32,
+        d: usize,
+        prompt: u32,
+        completion: u32,
+        bill: bool,
+        now: SimTime,
+        audit: Option<&mut (dyn Audit + '_)>,
+    ) {
+        let dep = &self.sc.deployments[d];
+        let model = &self.sc.models[dep.model];
+        let a = &self.slots[slot as usize];
+        let dm = &mut self.metrics[d];
+        let st = &mut self.deps[d];
+        match dep.kind {
+            DeploymentKind::Provisioned { output_ratio, .. } => {
+                let actual = prompt as f64 + output_ratio * completion as f64;
+                st.interval_normalized += actual;
+                let bucket = st.bucket.as_mut().expect("provisioned");
+                bucket.correct(now, actual - a.estimate);
+                if let Some(au) = audit {
+                    let level = bucket.level(now);
+                    au.bucket(
+                        d,
+                        now,
+                        bucket.added,
+                        bucket.corrected,
+                        bucket.drained,
+                        level,
+                    );
+                }
+            }
+            DeploymentKind::Standard { .. } => {
+                if bill {
+                    let cost = (prompt as f64 * model.price_input_per_1m
+                        + completion as f64 * model.price_output_per_1m)
+                        / 1e6;
+                    dm.token_cost_usd += cost;
+                    if a.spilled {
+                        self.spilled_cost += cost;
+                    }
+                }
+            }
+        }
+        dm.prompt_tokens += prompt as u64;
+        dm.completion_tokens += completion as u64;
+        st.interval_tokens += prompt as u64 + completion as u64;
+    }
+
+    /// The attempt of `slot` decoded its last token at `now`.
+    pub fn complete(
+        &mut self,
+        slot: u32,
+        now: SimTime,
+        q: &mut EventQueue<Ev>,
+        audit: Option<&mut (dyn Audit + '_)>,
+    ) -> Completed {
+        let a = self.slots[slot as usize];
+        let d = a.dep as usize;
+        self.account(slot, d, a.prompt, a.tokens, true, now, audit);
+        self.release_slot(d, now, q);
+        self.slots[slot as usize].phase = Phase::Idle;
+        Completed {
+            dep: d,
+            tokens: a.tokens,
+            first_token: a.first_token,
+        }
+    }
+
+    /// The deadline of the attempt of `slot` fired at `now`: the attempt is cancelled.
+    pub fn expire(
+        &mut self,
+        slot: u32,
+        now: SimTime,
+        q: &mut EventQueue<Ev>,
+        audit: Option<&mut (dyn Audit + '_)>,
+    ) -> Expired {
+        let a = self.slots[slot as usize];
+        let generated = self.cancel(slot, now, q, audit);
+        if a.deadline == DeadlineKind::Server {
+            self.metrics[a.dep as usize].timed_out_408 += 1;
+            self.interval_408 += 1;
+        }
+        Expired {
+            kind: a.deadline,
+            generated,
+        }
+    }
+
+    /// Stops the attempt of `slot` wherever it is; returns the completion tokens it
+    /// generated.
+    fn cancel(
+        &mut self,
+        slot: u32,
+        now: SimTime,
+        q: &mut EventQueue<Ev>,
+        audit: Option<&mut (dyn Audit + '_)>,
+    ) -> u32 {
+        let a = self.slots[slot as usize];
+        let d = a.dep as usize;
+        let bill = self.sc.deployments[d].bill_incomplete;
+        let generated = match a.phase {
+            Phase::Queued => {
+                self.account(slot, d, 0, 0, false, now, audit);
+                0
+            }
+            Phase::Prefill => {
+                self.account(slot, d, a.prompt, 0, bill, now, audit);
+                self.release_slot(d, now, q);
+                0
+            }
+            Phase::Decoding if self.deps[d].flat => {
+                let generated =
+                    (((now - a.first_token).as_secs_f64() * a.rate).floor() as u32).min(a.tokens);
+                self.account(slot, d, a.prompt, generated, bill, now, audit);
+                self.release_slot(d, now, q);
+                generated
+            }
+            Phase::Decoding => {
+                let serving = &self.sc.deployments[d].serving;
+                let ps = &mut self.deps[d].ps;
+                ps.cancel(now, |n| serving.speed_factor(n));
+                let done = ((ps.virtual_now() - a.v_start) * a.rate).floor().max(0.0) as u32;
+                let generated = done.min(a.tokens);
+                // Mark idle before rescheduling so the cancelled entry counts as stale.
+                self.slots[slot as usize].phase = Phase::Idle;
+                self.reschedule_decode(d, now, q);
+                self.account(slot, d, a.prompt, generated, bill, now, audit);
+                self.release_slot(d, now, q);
+                generated
+            }
+            Phase::Idle => 0,
+        };
+        self.slots[slot as usize].phase = Phase::Idle;
+        generated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Stream, stream};
+    use rand_distr::{Distribution, StandardNormal};
+
+    #[test]
+    fn speed_multiplier_has_mean_one() {
+        let mut r = stream(9, Stream::Chaos, 1);
+        let n = 200_000;
+        let mean: f64 = (0..n)
+            .map(|_| speed_multiplier(0.3, StandardNormal.sample(&mut r)))
+            .sum::<f64>()
+            / n as f64;
+        assert!((mean - 1.0).abs() < 0.005, "{mean}");
+        assert_eq!(speed_multiplier(0.0, 2.0), 1.0);
+    }
+
+    #[test]
+    fn the_earliest_timer_ends_an_attempt() {
+        let s = SimTime::from_secs;
+        let now = s(100);
+        let timers = Timers {
+            client: s(600),
+            gateway: None,
+        };
+        // Non-streaming: the 60 s completion window comes first.
+        assert_eq!(
+            first_deadline(now, timers, Some(s(60)), false),
+            (s(160), DeadlineKind::Server)
+        );
+        // Streaming: no completion window; the client's timeout bounds the first token.
+        assert_eq!(
+            first_deadline(now, timers, Some(s(60)), true),
+            (s(700), DeadlineKind::Client)
+        );
+        // A shorter gateway timeout wins over both.
+        let gw = Timers {
+            client: s(600),
+            gateway: Some(s(30)),
+        };
+        assert_eq!(
+            first_deadline(now, gw, Some(s(60)), false),
+            (s(130), DeadlineKind::Gateway)
+        );
+        // Ties go to the client (then the window), never to a later timer.
+        let tie = Timers {
+            client: s(60),
+            gateway: Some(s(60)),
+        };
+        assert_eq!(
+            first_deadline(now, tie, Some(s(60)), false),
+            (s(160), DeadlineKind::Client)
+        );
+    }
+}

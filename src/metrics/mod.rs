@@ -1,0 +1,261 @@
+//! What a run measures: counters, HDR histograms and the time series, fed by the rooms
+//! while the run goes, and the `spillway.summary/v1` document built from them after it.
+//!
+//! Each room counts what it alone sees (a deployment its admissions and 429s, the gateway its
+//! forwards, the client its retries); this module owns what is measured of *requests and
+//! sessions* as the user sees them ([`Recorder`]) and assembles the whole [`RunMetrics`] at
+//! the end. Nothing here allocates per event; percentiles come from histograms with 3
+//! significant digits, means are exact sums. [`summary`] turns a run into a
+//! [`VariantSummary`]; [`record`] is the per-request record streamed to sinks; [`audit`] lets
+//! tests watch internal steps.
+
+pub mod audit;
+pub mod record;
+mod recorder;
+pub mod summary;
+
+use hdrhistogram::Histogram;
+
+use crate::time::SimTime;
+pub use audit::Audit;
+pub use record::{CLIENT_TIMEOUT, Outcome, RequestRecord, RequestSink};
+pub use recorder::{DeploymentInterval, Recorder};
+pub use summary::*;
+
+/// A latency distribution in microseconds: an HDR histogram plus an exact sum.
+#[derive(Clone, Debug)]
+pub struct Latency {
+    hist: Histogram<u64>,
+    sum_us: u128,
+}
+
+impl Default for Latency {
+    fn default() -> Self {
+        Latency {
+            hist: Histogram::new_with_bounds(1, 100 * 24 * 3600 * 1_000_000, 3)
+                .expect("valid histogram bounds"),
+            sum_us: 0,
+        }
+    }
+}
+
+impl Latency {
+    /// Records one value.
+    #[inline]
+    pub fn record(&mut self, d: SimTime) {
+        self.hist.saturating_record(d.as_micros().max(1));
+        self.sum_us += d.as_micros() as u128;
+    }
+    /// Number of values.
+    pub fn count(&self) -> u64 {
+        self.hist.len()
+    }
+    /// Exact mean in milliseconds (0 when empty).
+    pub fn mean_ms(&self) -> f64 {
+        if self.count() == 0 {
+            0.0
+        } else {
+            self.sum_us as f64 / self.count() as f64 / 1e3
+        }
+    }
+    /// The distribution as `[value_ms, quantile]` points at quantiles 0.01, 0.02, ..., 1.00
+    /// and 0.995, 0.999 (empty when there are no values): enough to draw a CDF.
+    pub fn cdf(&self) -> Vec<[f64; 2]> {
+        if self.count() == 0 {
+            return Vec::new();
+        }
+        let mut qs: Vec<f64> = (1..=100).map(|i| i as f64 / 100.0).collect();
+        qs.insert(99, 0.995);
+        qs.insert(100, 0.999);
+        qs.iter()
+            .map(|&q| [round3(self.hist.value_at_quantile(q) as f64 / 1e3), q])
+            .collect()
+    }
+
+    /// Summary in milliseconds.
+    pub fn percentiles(&self) -> Percentiles {
+        let q = |p: f64| {
+            if self.count() == 0 {
+                0.0
+            } else {
+                round3(self.hist.value_at_quantile(p) as f64 / 1e3)
+            }
+        };
+        Percentiles {
+            count: self.count(),
+            mean: round3(self.mean_ms()),
+            p50: q(0.50),
+            p90: q(0.90),
+            p95: q(0.95),
+            p99: q(0.99),
+            max: if self.count() == 0 {
+                0.0
+            } else {
+                round3(self.hist.max() as f64 / 1e3)
+            },
+        }
+    }
+}
+
+/// Rounds to 3 decimals, so documents diff cleanly.
+pub fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Per-deployment counters.
+#[derive(Clone, Debug, Default)]
+pub struct DeploymentMetrics {
+    /// Attempts that reached this deployment (including spilled ones).
+    pub attempts: u64,
+    /// Admitted attempts.
+    pub admitted: u64,
+    /// 429 rejections.
+    pub rejected_429: u64,
+    /// 408 completion-window terminations.
+    pub timed_out_408: u64,
+    /// Attempts received by spillover from a provisioned deployment.
+    pub spilled_in: u64,
+    /// Prompt tokens processed.
+    pub prompt_tokens: u64,
+    /// Completion tokens generated.
+    pub completion_tokens: u64,
+    /// Token charges (estimates) at admission.
+    pub charged_estimate: u64,
+    /// Per-token cost (standard deployments).
+    pub token_cost_usd: f64,
+    /// Attempts answered at once by an injected error fault (outage or transient error).
+    pub fault_errors: u64,
+    /// Attempts answered at once by an injected capacity 429.
+    pub fault_429: u64,
+    /// Attempts that reached the deployment while an outage fault was active on it.
+    pub attempts_in_outage: u64,
+    /// Sum of utilization samples (for the mean).
+    pub utilization_sum: f64,
+    /// Number of utilization samples.
+    pub utilization_samples: u64,
+}
+
+/// What one gateway backend saw, summed over gateway instances.
+#[derive(Clone, Debug, Default)]
+pub struct BackendMetrics {
+    /// Forwards to it (attempts).
+    pub forwarded: u64,
+    /// Forwards it admitted.
+    pub admitted: u64,
+    /// Forwards answered with an error (rejections, faults, 408s).
+    pub failed: u64,
+    /// Breaker trips.
+    pub breaker_trips: u64,
+    /// Time its breakers were open.
+    pub breaker_open: SimTime,
+    /// Times it was marked throttled.
+    pub throttle_marks: u64,
+}
+
+/// What the gateway counted (all zero without a gateway).
+#[derive(Clone, Debug, Default)]
+pub struct GatewayMetrics {
+    /// Retries the gateway made on its own (each is one more attempt).
+    pub retries: u64,
+    /// Answers of the gateway itself with 503: every backend's breaker open.
+    pub rejected_503: u64,
+    /// Answers of the gateway itself with 429: every backend marked throttled.
+    pub rejected_429: u64,
+    /// Answers of the gateway's token limit (429).
+    pub token_limit_429: u64,
+    /// Answers of the gateway's token quota (403).
+    pub token_quota_403: u64,
+    /// Semantic-cache lookups that hit / missed.
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    /// Embedding cost of the cache lookups.
+    pub embedding_cost_usd: f64,
+    /// Gateway timeouts (504 to the client).
+    pub timeouts_504: u64,
+    /// Requests whose `max_tokens` the gateway's cap lowered (or set).
+    pub max_tokens_capped: u64,
+    /// Per backend, in `[[gateway.backend]]` order.
+    pub backends: Vec<BackendMetrics>,
+}
+
+/// One time-series row.
+#[derive(Clone, Debug, Default)]
+pub struct SeriesRow {
+    /// Interval start.
+    pub t: SimTime,
+    /// Requests started.
+    pub arrivals: u64,
+    /// Requests succeeded.
+    pub completions: u64,
+    /// Requests failed.
+    pub failures: u64,
+    /// Attempt-level 429s.
+    pub rejected_429: u64,
+    /// Attempt-level 408s.
+    pub timed_out_408: u64,
+    /// Requests in flight at the end of the interval.
+    pub in_flight: u64,
+    /// Per deployment: tokens processed per minute in the interval, utilization at its end.
+    pub deployments: Vec<(f64, f64)>,
+}
+
+/// Everything one run counts.
+#[derive(Clone, Debug, Default)]
+pub struct RunMetrics {
+    /// Requests started.
+    pub sent: u64,
+    /// Attempts (deployment tries, including router failovers and client retries).
+    pub attempts: u64,
+    /// Requests that succeeded.
+    pub succeeded: u64,
+    /// Requests that failed after the client gave up.
+    pub failed: u64,
+    /// ... of which the last error was a 429.
+    pub rate_limited: u64,
+    /// ... of which the last error was a 408 or a client timeout.
+    pub timed_out: u64,
+    /// Router failovers (a further deployment tried within one client attempt).
+    pub failovers: u64,
+    /// Client retries.
+    pub client_retries: u64,
+    /// Succeeded requests whose answer was cut by `max_tokens`.
+    pub truncated: u64,
+    /// Attempts spilled from provisioned to standard.
+    pub spilled: u64,
+    /// Requests still in flight when the run ended.
+    pub incomplete_requests: u64,
+    /// Sessions started.
+    pub sessions_started: u64,
+    /// Sessions whose every step succeeded.
+    pub sessions_completed: u64,
+    /// Sessions abandoned after a failed request.
+    pub sessions_failed: u64,
+    /// Prompt tokens of succeeded requests.
+    pub prompt_tokens: u64,
+    /// Completion tokens of succeeded requests.
+    pub completion_tokens: u64,
+    /// Completion tokens the succeeded requests wanted (before `max_tokens`).
+    pub wanted_tokens: u64,
+    /// Tokens generated by attempts that did not deliver an answer.
+    pub wasted_tokens: u64,
+    /// Per-token cost of attempts that were spilled from provisioned to standard.
+    pub spilled_token_cost_usd: f64,
+    /// Time to first token of succeeded requests, from the request's start.
+    pub ttft: Latency,
+    /// End-to-end latency of succeeded requests, from the request's start.
+    pub e2e: Latency,
+    /// Duration of completed sessions.
+    pub session_duration: Latency,
+    /// Per deployment, by index.
+    pub deployments: Vec<DeploymentMetrics>,
+    /// Gateway counters.
+    pub gateway: GatewayMetrics,
+    /// Time series.
+    pub series: Vec<SeriesRow>,
+    /// Integral of requests in flight over time, request-microseconds.
+    pub in_flight_area: u128,
+    /// Events processed.
+    pub events: u64,
+    /// Simulated span: from 0 to the last event (or the cut-off).
+    pub span: SimTime,
+}
