@@ -33,6 +33,7 @@ impl<'a> Router<'a> {
     /// Routes one client attempt of `call`: tries the model's deployments in order
     /// until one admits (`Ok`) or failover ends. The error is the last answer's status with
     /// the soonest Retry-After seen in the attempt.
+    #[inline]
     pub fn route(
         &mut self,
         call: &Call,

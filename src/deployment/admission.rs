@@ -19,6 +19,7 @@ impl Deployments<'_> {
     /// attempt is served (its deadline and first events are scheduled on `q`); `headers`
     /// asks for the load its response headers report. Spillover is followed here: the
     /// service itself forwards a provisioned deployment's 429 or 5xx to its target.
+    #[inline]
     #[allow(clippy::too_many_arguments)]
     pub fn admit(
         &mut self,
@@ -40,6 +41,7 @@ impl Deployments<'_> {
         Ok(Admitted { utilization })
     }
 
+    #[inline]
     #[allow(clippy::too_many_arguments)]
     fn admit_at(
         &mut self,

@@ -80,6 +80,7 @@ impl Deployments<'_> {
     /// Starts serving the attempt of `slot` just admitted by deployment `d` with `estimate`
     /// charged: schedules its deadline (when it can fire) and pre-fills it, or queues it
     /// behind the concurrency cap.
+    #[inline]
     #[allow(clippy::too_many_arguments)]
     pub(super) fn serve(
         &mut self,
@@ -136,6 +137,7 @@ impl Deployments<'_> {
         }
     }
 
+    #[inline]
     fn start_prefill(&mut self, slot: u32, now: SimTime, q: &mut EventQueue<Ev>) {
         let a = &mut self.slots[slot as usize];
         let d = a.dep as usize;
@@ -152,6 +154,7 @@ impl Deployments<'_> {
     }
 
     /// The attempt of `slot` has its first token at `now`: it starts decoding.
+    #[inline]
     pub fn prefill_done(&mut self, slot: u32, now: SimTime, q: &mut EventQueue<Ev>) {
         let a = &mut self.slots[slot as usize];
         let d = a.dep as usize;
@@ -227,6 +230,7 @@ impl Deployments<'_> {
     }
 
     /// A concurrency slot of deployment `d` is free: the first live queued attempt starts.
+    #[inline]
     fn release_slot(&mut self, d: usize, now: SimTime, q: &mut EventQueue<Ev>) {
         self.deps[d].busy -= 1;
         while let Some((slot, id)) = self.deps[d].queue.pop_front() {
@@ -239,6 +243,7 @@ impl Deployments<'_> {
     }
 
     /// Bills and accounts an attempt's processed tokens on deployment `d`.
+    #[inline]
     #[allow(clippy::too_many_arguments)]
     fn account(
         &mut self,
@@ -291,6 +296,7 @@ impl Deployments<'_> {
     }
 
     /// The attempt of `slot` decoded its last token at `now`.
+    #[inline]
     pub fn complete(
         &mut self,
         slot: u32,

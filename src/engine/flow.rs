@@ -41,6 +41,7 @@ impl Engine<'_> {
 
     /// The session in `slot` starts its next step: the workload draws the call, the client
     /// and the gateway take note, and the first attempt is sent.
+    #[inline]
     pub(super) fn start_request(&mut self, slot: u32) {
         let call = self.workload.next_call(slot);
         self.client.begin(slot, self.now);
@@ -52,6 +53,7 @@ impl Engine<'_> {
     }
 
     /// One client attempt of `slot`'s request, through the gateway or the router.
+    #[inline]
     pub(super) fn send(&mut self, slot: u32) {
         let now = self.now;
         let call = *self.workload.call(slot);
@@ -104,12 +106,14 @@ impl Engine<'_> {
         self.handled(slot, handled);
     }
 
+    #[inline]
     fn tried(&mut self, slot: u32, n: u32) {
         self.client.tried(slot, n);
         self.attempts += n as u64;
     }
 
     /// What the router or gateway did with an attempt, to the client.
+    #[inline]
     fn handled(&mut self, slot: u32, h: Handled) {
         match h {
             Handled::Pending => {}
@@ -123,6 +127,7 @@ impl Engine<'_> {
 
     /// The attempt of `slot` decoded its last token: the deployment accounts it, the
     /// gateway learns of it, and the request succeeded.
+    #[inline]
     pub(super) fn attempt_succeeded(&mut self, slot: u32) {
         let now = self.now;
         let done = self
@@ -187,6 +192,7 @@ impl Engine<'_> {
 
     /// The request of `slot` succeeded now with `tokens` (first token at `first_token`),
     /// answered by deployment `dep` (`None`: the gateway's cache); the session moves on.
+    #[inline]
     fn request_succeeded(&mut self, slot: u32, dep: Option<usize>, tokens: u32, first: SimTime) {
         let now = self.now;
         let started = self.client.started(slot);
@@ -194,7 +200,9 @@ impl Engine<'_> {
         let (prompt, want) = (call.prompt, call.want);
         self.metrics
             .request_succeeded(now - started, first - started, prompt, tokens, want);
-        self.record(slot, Outcome::Succeeded, 200, dep, tokens, first);
+        if self.sink.is_some() {
+            self.record(slot, Outcome::Succeeded, 200, dep, tokens, first);
+        }
         match self.workload.step_done(slot, now, &mut self.queue) {
             AfterStep::Completed(duration) => {
                 self.metrics.session_completed(duration);

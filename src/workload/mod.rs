@@ -136,11 +136,13 @@ impl<'a> Workload<'a> {
     }
 
     /// An open-loop session begins now; returns its slot.
+    #[inline]
     pub fn arrive(&mut self, now: SimTime) -> u32 {
         self.begin(self.begun, OPEN_LOOP, now)
     }
 
     /// Closed-loop `user` begins a session now; returns its slot.
+    #[inline]
     pub fn user_start(&mut self, user: u32, now: SimTime) -> u32 {
         let n = self.user_sessions[user as usize];
         self.user_sessions[user as usize] += 1;
@@ -187,6 +189,7 @@ impl<'a> Workload<'a> {
 
     /// Draws the next call of the session in `slot` (always the same draws in the same
     /// order: common random numbers across variants).
+    #[inline]
     pub fn next_call(&mut self, slot: u32) -> Call {
         let s = &mut self.sessions[slot as usize];
         let class = &self.sc.workload.classes[s.class as usize];
@@ -223,6 +226,7 @@ impl<'a> Workload<'a> {
     }
 
     /// The current step of the session in `slot` succeeded at `now`.
+    #[inline]
     pub fn step_done(&mut self, slot: u32, now: SimTime, q: &mut EventQueue<Ev>) -> AfterStep {
         let s = &mut self.sessions[slot as usize];
         let steps = self.sc.workload.classes[s.class as usize].steps;
