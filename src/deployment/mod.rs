@@ -407,3 +407,6 @@ fn is_decoding(slots: &[Attempt], id: u64, slot: u32) -> bool {
     let a = &slots[slot as usize];
     a.id == id && a.phase == Phase::Decoding
 }
+
+#[cfg(test)]
+mod tests;

@@ -522,4 +522,6 @@ impl<'a> Gateway<'a> {
 }
 
 #[cfg(test)]
+mod room_tests;
+#[cfg(test)]
 mod tests;

@@ -268,3 +268,108 @@ impl<'a> Workload<'a> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::parse;
+
+    fn scenario(extra: &str) -> Scenario {
+        let text = format!(
+            r#"
+[scenario]
+name = "t"
+duration = "10m"
+seed = 9
+[[pool]]
+name = "p"
+subscription = "s"
+region = "r"
+model = "gpt-4o-mini"
+tpm = 100_000
+[[deployment]]
+name = "d"
+kind = "standard"
+model = "gpt-4o-mini"
+pool = "p"
+tpm = 100_000
+[workload]
+{extra}
+[[workload.class]]
+name = "c"
+steps = 2
+prompt_tokens = {{ dist = "uniform", min = 100, max = 2000 }}
+completion_tokens = {{ dist = "exponential", mean = 300 }}
+think_time_s = 5
+"#
+        );
+        parse(&text, "t.toml", &[], None)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .variants
+            .remove(0)
+    }
+
+    #[test]
+    fn session_k_asks_for_the_same_calls_whatever_else_differs() {
+        // Two "variants" with different arrival processes: session 0 draws the same calls.
+        let a = scenario("arrival = \"poisson\"\nrate_per_min = 10");
+        let b = scenario("arrival = \"constant\"\nrate_per_min = 90");
+        let (mut wa, mut wb) = (Workload::new(&a), Workload::new(&b));
+        let sa = wa.arrive(SimTime::ZERO);
+        let sb = wb.arrive(SimTime::from_secs(7));
+        for _ in 0..2 {
+            assert_eq!(wa.next_call(sa), wb.next_call(sb));
+        }
+        let c = *wa.call(sa);
+        assert!((100..=2000).contains(&c.prompt) && c.want >= 1);
+    }
+
+    #[test]
+    fn steps_run_in_sequence_with_think_time_then_the_session_completes() {
+        let sc = scenario("arrival = \"poisson\"\nrate_per_min = 10");
+        let mut w = Workload::new(&sc);
+        let mut q = EventQueue::default();
+        let slot = w.arrive(SimTime::ZERO);
+        w.next_call(slot);
+        let t1 = SimTime::from_secs(3);
+        assert_eq!(w.step_done(slot, t1, &mut q), AfterStep::Thinking);
+        let (t, ev) = q.pop().unwrap();
+        assert_eq!(t, t1 + SimTime::from_secs(5));
+        assert!(matches!(
+            ev,
+            Ev::StepStart {
+                slot: 0,
+                session: 0
+            }
+        ));
+        assert_eq!(w.step(slot), 1);
+        let t2 = SimTime::from_secs(20);
+        assert_eq!(w.step_done(slot, t2, &mut q), AfterStep::Completed(t2));
+        let key = w.key(slot);
+        w.end_session(slot, t2, &mut q);
+        assert!(!w.is_current(slot, key));
+        // The slot is reused by the next session, with a new key.
+        let next = w.arrive(t2);
+        assert_eq!(next, slot);
+        assert!(w.is_current(next, 1) && !w.is_current(next, key));
+    }
+
+    #[test]
+    fn closed_loop_users_start_again_within_the_duration_only() {
+        let sc = scenario("arrival = \"closed\"\nusers = 1\nuser_think_time_s = 60");
+        let mut w = Workload::new(&sc);
+        let mut q = EventQueue::default();
+        w.start(&mut q);
+        assert!(matches!(
+            q.pop(),
+            Some((SimTime::ZERO, Ev::UserStart { user: 0 }))
+        ));
+        let s = w.user_start(0, SimTime::ZERO);
+        w.end_session(s, SimTime::from_secs(100), &mut q);
+        assert_eq!(q.pop().map(|x| x.0), Some(SimTime::from_secs(160)));
+        let s = w.user_start(0, SimTime::from_secs(160));
+        // Ending after duration - think: the user does not come back.
+        w.end_session(s, SimTime::from_secs(560), &mut q);
+        assert!(q.is_empty());
+    }
+}
