@@ -249,36 +249,7 @@ impl RunMetrics {
         let span_min = self.span.as_secs_f64() / 60.0;
         // PTU is reserved (and billed) for the period studied, not for the drain after it.
         let span_h = sc.duration.as_secs_f64() / 3600.0;
-        let mut ptu_cost = 0.0;
-        let mut token_cost = 0.0;
-        let mut deployments = Vec::new();
-        for (d, m) in sc.deployments.iter().zip(&self.deployments) {
-            let own_ptu = match d.kind {
-                DeploymentKind::Provisioned {
-                    ptu,
-                    price_per_ptu_hour,
-                    ..
-                } => ptu as f64 * price_per_ptu_hour * span_h,
-                DeploymentKind::Standard { .. } => 0.0,
-            };
-            ptu_cost += own_ptu;
-            token_cost += m.token_cost_usd;
-            deployments.push(DeploymentSummary {
-                name: d.name.clone(),
-                kind: d.kind_name(),
-                region: d.region.clone(),
-                attempts: m.attempts,
-                admitted: m.admitted,
-                rejected_429: m.rejected_429,
-                timed_out_408: m.timed_out_408,
-                spilled_in: m.spilled_in,
-                utilization_mean: round6(ratio(m.utilization_sum, m.utilization_samples as f64)),
-                prompt_tokens: m.prompt_tokens,
-                completion_tokens: m.completion_tokens,
-                charged_estimate: m.charged_estimate,
-                cost_usd: round6(m.token_cost_usd + own_ptu),
-            });
-        }
+        let (deployments, token_cost, ptu_cost) = self.deployment_summaries(sc, span_h);
         let embedding = self.gateway.embedding_cost_usd;
         let total = token_cost + ptu_cost + embedding;
         let charged: u64 = self.deployments.iter().map(|m| m.charged_estimate).sum();
@@ -346,76 +317,8 @@ impl RunMetrics {
                     .map(|_| round6(embedding)),
             },
             deployments,
-            gateway: sc.gateway.as_ref().map(|g| {
-                let gm = &self.gateway;
-                let forwarded: u64 = gm.backends.iter().map(|b| b.forwarded).sum();
-                GatewaySummary {
-                    policy: g.policy.name(),
-                    instances: g.instances,
-                    forwarded,
-                    gateway_retries: gm.retries,
-                    failovers: self.failovers,
-                    rejected_503: gm.rejected_503,
-                    rejected_429: gm.rejected_429,
-                    breaker_trips: gm.backends.iter().map(|b| b.breaker_trips).sum(),
-                    breaker_open_s: round3(
-                        gm.backends
-                            .iter()
-                            .map(|b| b.breaker_open.as_secs_f64())
-                            .sum(),
-                    ),
-                    throttle_marks: gm.backends.iter().map(|b| b.throttle_marks).sum(),
-                    policies: (g.max_tokens.is_some()
-                        || g.has_token_policy()
-                        || g.cache.is_some()
-                        || g.timeout.is_some())
-                    .then(|| GatewayPolicySummary {
-                        max_tokens_capped: gm.max_tokens_capped,
-                        token_limit_429: gm.token_limit_429,
-                        token_quota_403: gm.token_quota_403,
-                        cache_hits: gm.cache_hits,
-                        cache_misses: gm.cache_misses,
-                        cache_hit_ratio: round6(ratio(
-                            gm.cache_hits as f64,
-                            (gm.cache_hits + gm.cache_misses) as f64,
-                        )),
-                        embedding_cost_usd: round6(gm.embedding_cost_usd),
-                        timeouts_504: gm.timeouts_504,
-                    }),
-                    backends: g
-                        .backends
-                        .iter()
-                        .zip(&gm.backends)
-                        .map(|(b, m)| BackendSummary {
-                            deployment: sc.deployments[b.deployment].name.clone(),
-                            priority: b.priority,
-                            forwarded: m.forwarded,
-                            share: round6(ratio(m.forwarded as f64, forwarded as f64)),
-                            admitted: m.admitted,
-                            failed: m.failed,
-                            breaker_trips: m.breaker_trips,
-                            breaker_open_s: round3(m.breaker_open.as_secs_f64()),
-                            throttle_marks: m.throttle_marks,
-                        })
-                        .collect(),
-                }
-            }),
-            faults: (!sc.faults.is_empty()).then(|| FaultSummary {
-                errors: self.deployments.iter().map(|m| m.fault_errors).sum(),
-                capacity_429: self.deployments.iter().map(|m| m.fault_429).sum(),
-                attempts_in_outage: self.deployments.iter().map(|m| m.attempts_in_outage).sum(),
-                deployments: sc
-                    .deployments
-                    .iter()
-                    .zip(&self.deployments)
-                    .map(|(d, m)| FaultDeploymentSummary {
-                        name: d.name.clone(),
-                        errors: m.fault_errors,
-                        capacity_429: m.fault_429,
-                        attempts_in_outage: m.attempts_in_outage,
-                    })
-                    .collect(),
-            }),
+            gateway: sc.gateway.as_ref().map(|g| self.gateway_summary(sc, g)),
+            faults: (!sc.faults.is_empty()).then(|| self.fault_summary(sc)),
             distributions: Distributions {
                 e2e_ms: self.e2e.cdf(),
                 ttft_ms: self.ttft.cdf(),
@@ -429,6 +332,121 @@ impl RunMetrics {
                     self.span.as_micros() as f64,
                 )),
             },
+        }
+    }
+    /// Per-deployment rows, and the run's token and PTU costs (PTU billed over `span_h`
+    /// hours).
+    fn deployment_summaries(
+        &self,
+        sc: &Scenario,
+        span_h: f64,
+    ) -> (Vec<DeploymentSummary>, f64, f64) {
+        let mut ptu_cost = 0.0;
+        let mut token_cost = 0.0;
+        let mut deployments = Vec::new();
+        for (d, m) in sc.deployments.iter().zip(&self.deployments) {
+            let own_ptu = match d.kind {
+                DeploymentKind::Provisioned {
+                    ptu,
+                    price_per_ptu_hour,
+                    ..
+                } => ptu as f64 * price_per_ptu_hour * span_h,
+                DeploymentKind::Standard { .. } => 0.0,
+            };
+            ptu_cost += own_ptu;
+            token_cost += m.token_cost_usd;
+            deployments.push(DeploymentSummary {
+                name: d.name.clone(),
+                kind: d.kind_name(),
+                region: d.region.clone(),
+                attempts: m.attempts,
+                admitted: m.admitted,
+                rejected_429: m.rejected_429,
+                timed_out_408: m.timed_out_408,
+                spilled_in: m.spilled_in,
+                utilization_mean: round6(ratio(m.utilization_sum, m.utilization_samples as f64)),
+                prompt_tokens: m.prompt_tokens,
+                completion_tokens: m.completion_tokens,
+                charged_estimate: m.charged_estimate,
+                cost_usd: round6(m.token_cost_usd + own_ptu),
+            });
+        }
+        (deployments, token_cost, ptu_cost)
+    }
+
+    /// The gateway block of the summary.
+    fn gateway_summary(&self, sc: &Scenario, g: &crate::gateway::GatewaySpec) -> GatewaySummary {
+        let gm = &self.gateway;
+        let forwarded: u64 = gm.backends.iter().map(|b| b.forwarded).sum();
+        GatewaySummary {
+            policy: g.policy.name(),
+            instances: g.instances,
+            forwarded,
+            gateway_retries: gm.retries,
+            failovers: self.failovers,
+            rejected_503: gm.rejected_503,
+            rejected_429: gm.rejected_429,
+            breaker_trips: gm.backends.iter().map(|b| b.breaker_trips).sum(),
+            breaker_open_s: round3(
+                gm.backends
+                    .iter()
+                    .map(|b| b.breaker_open.as_secs_f64())
+                    .sum(),
+            ),
+            throttle_marks: gm.backends.iter().map(|b| b.throttle_marks).sum(),
+            policies: (g.max_tokens.is_some()
+                || g.has_token_policy()
+                || g.cache.is_some()
+                || g.timeout.is_some())
+            .then(|| GatewayPolicySummary {
+                max_tokens_capped: gm.max_tokens_capped,
+                token_limit_429: gm.token_limit_429,
+                token_quota_403: gm.token_quota_403,
+                cache_hits: gm.cache_hits,
+                cache_misses: gm.cache_misses,
+                cache_hit_ratio: round6(ratio(
+                    gm.cache_hits as f64,
+                    (gm.cache_hits + gm.cache_misses) as f64,
+                )),
+                embedding_cost_usd: round6(gm.embedding_cost_usd),
+                timeouts_504: gm.timeouts_504,
+            }),
+            backends: g
+                .backends
+                .iter()
+                .zip(&gm.backends)
+                .map(|(b, m)| BackendSummary {
+                    deployment: sc.deployments[b.deployment].name.clone(),
+                    priority: b.priority,
+                    forwarded: m.forwarded,
+                    share: round6(ratio(m.forwarded as f64, forwarded as f64)),
+                    admitted: m.admitted,
+                    failed: m.failed,
+                    breaker_trips: m.breaker_trips,
+                    breaker_open_s: round3(m.breaker_open.as_secs_f64()),
+                    throttle_marks: m.throttle_marks,
+                })
+                .collect(),
+        }
+    }
+
+    /// The faults block of the summary.
+    fn fault_summary(&self, sc: &Scenario) -> FaultSummary {
+        FaultSummary {
+            errors: self.deployments.iter().map(|m| m.fault_errors).sum(),
+            capacity_429: self.deployments.iter().map(|m| m.fault_429).sum(),
+            attempts_in_outage: self.deployments.iter().map(|m| m.attempts_in_outage).sum(),
+            deployments: sc
+                .deployments
+                .iter()
+                .zip(&self.deployments)
+                .map(|(d, m)| FaultDeploymentSummary {
+                    name: d.name.clone(),
+                    errors: m.fault_errors,
+                    capacity_429: m.fault_429,
+                    attempts_in_outage: m.attempts_in_outage,
+                })
+                .collect(),
         }
     }
 }
