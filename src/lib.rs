@@ -70,14 +70,17 @@
 //! ## How a run works
 //!
 //! - [`scenario`] turns the file into checked, typed [`scenario::Scenario`]s, one per
-//!   variant (raw serde structs → `validate()`; errors name file, line, column, variant, key).
-//! - [`engine`] runs one variant: an event heap keyed by `(time, sequence)` over integer
-//!   [`time::SimTime`], sessions in a slab, lazy cancellation by attempt ids.
-//! - [`deployment`] holds the admission models ([`deployment::RollingWindow`],
-//!   [`deployment::LeakyBucket`]) and the decode model ([`deployment::ProcessorSharing`]:
-//!   processor sharing with a load-dependent speed in O(log n) per event).
-//! - [`metrics`] counts and builds the `spillway.summary/v1` document; [`output`] renders it
-//!   (table, JSON, Markdown, CSV), writing files atomically.
+//!   variant (raw serde structs → one validator per table; errors name file, line, column,
+//!   variant, key).
+//! - [`engine`] runs one variant: it pops [`events`] in `(time, sequence)` order over integer
+//!   [`time::SimTime`] and hands each to the room that owns it. The rooms, in the order data
+//!   flows: [`workload`] (sessions and their calls), [`client`] (timeouts, retries),
+//!   [`router`] or [`gateway`] (where an attempt goes), [`deployment`] (admission by
+//!   [`deployment::RollingWindow`] or [`deployment::LeakyBucket`], serving with
+//!   [`deployment::ProcessorSharing`]), and [`metrics`] (what the user saw, and the
+//!   `spillway.summary/v1` document). `ARCHITECTURE.md` has the code map.
+//! - [`output`] renders a summary (table, JSON, Markdown, CSV), writing files atomically;
+//!   [`report`] draws HTML reports.
 //! - [`runner`] runs variants in parallel with rayon and collects them in file order.
 //!
 //! ## The determinism contract
