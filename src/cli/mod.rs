@@ -319,9 +319,15 @@ fn sweep(a: SweepArgs) -> Result<u8> {
     let started = Instant::now();
     let doc = pool.install(|| sweep::run(&plan, shard, show_progress(a.quiet)));
     let wall = started.elapsed().as_secs_f64();
-    write_atomic(&a.out.join("sweep.json"), &sweep::json_bytes(&doc))?;
-    if shard.is_none() {
-        write_atomic(&a.out.join("sweep.csv"), &sweep::csv_bytes(&doc)?)?;
+    // Both files are rendered before either is written: no half-written output.
+    let json = sweep::json_bytes(&doc);
+    let csv = match shard {
+        None => Some(sweep::csv_bytes(&doc)?),
+        Some(_) => None,
+    };
+    write_atomic(&a.out.join("sweep.json"), &json)?;
+    if let Some(csv) = csv {
+        write_atomic(&a.out.join("sweep.csv"), &csv)?;
         if a.report {
             crate::report::write_report(&a.out, None)?;
         }
@@ -389,28 +395,14 @@ fn merge(a: MergeArgs) -> Result<u8> {
     let mut docs = Vec::new();
     for d in &a.dirs {
         let path = d.join("sweep.json");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| Error::io(path.display().to_string(), e))?;
-        let doc: sweep::SweepDoc = serde_json::from_str(&text).map_err(|e| {
-            Error::Usage(format!(
-                "{}: not a spillway sweep.json: {e}",
-                path.display()
-            ))
-        })?;
-        if doc.schema != sweep::SWEEP_SCHEMA {
-            return Err(Error::Usage(format!(
-                "{}: schema '{}', expected '{}'",
-                path.display(),
-                doc.schema,
-                sweep::SWEEP_SCHEMA
-            )));
-        }
-        docs.push((path.display().to_string(), doc));
+        docs.push((path.display().to_string(), sweep::read_doc(&path)?));
     }
     let doc = sweep::merge(docs)?;
+    // Both files are rendered before either is written: no half-written output.
+    let (json, csv) = (sweep::json_bytes(&doc), sweep::csv_bytes(&doc)?);
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(a.out.display().to_string(), e))?;
-    write_atomic(&a.out.join("sweep.json"), &sweep::json_bytes(&doc))?;
-    write_atomic(&a.out.join("sweep.csv"), &sweep::csv_bytes(&doc)?)?;
+    write_atomic(&a.out.join("sweep.json"), &json)?;
+    write_atomic(&a.out.join("sweep.csv"), &csv)?;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(
         stdout,

@@ -9,6 +9,7 @@
 //! replication 0 of a point is exactly `spillway run` with that point's `--set`s.
 
 mod grid;
+mod merge;
 mod output;
 
 use std::collections::BTreeMap;
@@ -25,6 +26,7 @@ use crate::scenario::{Override, Scenario, ScenarioSet};
 use crate::slo::{self, Slo};
 
 pub use grid::{Param, parse_values};
+pub use merge::{merge, read_doc, validate};
 pub use output::{METRICS, csv_bytes, json_bytes, mean_ci, t95};
 
 /// Schema name of `sweep.json`.
@@ -295,8 +297,13 @@ pub struct SweepDoc {
 
 impl SweepDoc {
     /// Total runs of the whole sweep.
+    /// Total runs of the whole sweep (saturating: a document read from disk may claim any
+    /// number of replications).
     pub fn total_runs(&self) -> usize {
-        self.points.len() * self.variants.len() * self.replications as usize
+        self.points
+            .len()
+            .saturating_mul(self.variants.len())
+            .saturating_mul(self.replications as usize)
     }
 }
 
@@ -430,81 +437,6 @@ pub fn evaluate_slos(doc: &mut SweepDoc) {
     }
 }
 
-/// Combines shard documents into the document one unsharded run writes.
-pub fn merge(docs: Vec<(String, SweepDoc)>) -> Result<SweepDoc> {
-    let Some((first_name, first)) = docs.first() else {
-        return Err(Error::Usage(
-            "merge needs at least one shard directory".into(),
-        ));
-    };
-    let Some(count) = first.shard.map(|s| s.count) else {
-        return Err(Error::Usage(format!(
-            "{first_name}: not a shard's output (no \"shard\" in sweep.json)"
-        )));
-    };
-    let mut seen = vec![false; count];
-    let mut runs = Vec::new();
-    for (name, d) in &docs {
-        let same = d.schema == first.schema
-            && d.scenario == first.scenario
-            && d.seed == first.seed
-            && d.parameters == first.parameters
-            && d.replications == first.replications
-            && d.variants == first.variants
-            && d.points == first.points
-            && d.slo
-                .iter()
-                .map(|s| (&s.name, &s.metric))
-                .eq(first.slo.iter().map(|s| (&s.name, &s.metric)));
-        if !same {
-            return Err(Error::Usage(format!(
-                "{name}: a shard of a different sweep than {first_name} (scenario, seed, grid, variants and replications must match)"
-            )));
-        }
-        let Some(s) = d.shard else {
-            return Err(Error::Usage(format!("{name}: not a shard's output")));
-        };
-        if s.count != count {
-            return Err(Error::Usage(format!(
-                "{name}: shard {}/{} but {first_name} is one of {count}",
-                s.index, s.count
-            )));
-        }
-        if std::mem::replace(&mut seen[s.index], true) {
-            return Err(Error::Usage(format!(
-                "{name}: shard {}/{count} given twice",
-                s.index
-            )));
-        }
-        runs.extend(d.runs.iter().cloned());
-    }
-    let missing: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !**s)
-        .map(|(i, _)| format!("{i}/{count}"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::Usage(format!(
-            "missing shards: {}",
-            missing.join(", ")
-        )));
-    }
-    runs.sort_by_key(|r| r.index);
-    let mut doc = first.clone();
-    doc.shard = None;
-    if runs.len() != doc.total_runs() || runs.iter().enumerate().any(|(i, r)| r.index != i) {
-        return Err(Error::Usage(format!(
-            "the shards hold {} runs, the sweep has {}",
-            runs.len(),
-            doc.total_runs()
-        )));
-    }
-    doc.runs = runs;
-    evaluate_slos(&mut doc);
-    Ok(doc)
-}
-
 /// Verdicts of a finished sweep, for the SLO table.
 pub fn verdicts(doc: &SweepDoc) -> Vec<slo::Verdict> {
     doc.slo
@@ -531,7 +463,10 @@ pub fn point_labels(doc: &SweepDoc) -> Vec<(usize, String)> {
             let text = doc
                 .parameters
                 .iter()
-                .map(|k| format!("{}={}", short_key(k), output::json_text(&p.values[k])))
+                .map(|k| {
+                    let v = p.values.get(k).map(output::json_text).unwrap_or_default();
+                    format!("{}={v}", short_key(k))
+                })
                 .collect::<Vec<_>>()
                 .join(" ");
             (p.point, text)

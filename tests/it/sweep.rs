@@ -465,3 +465,154 @@ fn progress_bar_stays_off_without_a_terminal() {
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("24 runs") && err.contains("runs/s"), "{err}");
 }
+
+/// A shipped copy of a reliability reproducer (tests/fixtures/sweep).
+fn fixture(name: &str) -> String {
+    crate::root()
+        .join("tests/fixtures/sweep")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// Issue 13 case 1: corrupt or hostile shard directories. Each used to panic (exit 101),
+/// abort on a huge allocation, or write sweep.json without sweep.csv.
+#[test]
+fn merge_refuses_corrupt_shards_naming_file_and_field() {
+    let dir = tempdir();
+    let f = fixture("sweep2.toml");
+    let shard = |i: usize| {
+        let d = dir.join(format!("s{i}"));
+        let s = format!("{i}/2");
+        ok(&spillway(&[
+            "sweep",
+            &f,
+            "-q",
+            "--shard",
+            &s,
+            "--out",
+            d.to_str().unwrap(),
+        ]));
+        d
+    };
+    let (s0, s1) = (shard(0), shard(1));
+    let load = |d: &Path| -> serde_json::Value {
+        serde_json::from_slice(&read(&d.join("sweep.json"))).unwrap()
+    };
+    // A corrupted copy of a shard's sweep.json, in its own directory.
+    let corrupt = |name: &str, from: &Path, edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut doc = load(from);
+        edit(&mut doc);
+        let d = dir.join(format!("bad-{name}"));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("sweep.json"), serde_json::to_vec(&doc).unwrap()).unwrap();
+        d
+    };
+    let n = std::cell::Cell::new(0);
+    let refuse = |dirs: &[&Path], needles: &[&str]| {
+        n.set(n.get() + 1);
+        let out = dir.join(format!("out-{}", n.get()));
+        let mut args = vec!["merge".to_string()];
+        args.extend(dirs.iter().map(|d| d.display().to_string()));
+        args.extend(["--out".into(), out.display().to_string()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = spillway(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && err.lines().count() == 1,
+            "{err}"
+        );
+        for n in needles {
+            assert!(err.contains(n), "{args:?}: stderr lacks {n:?}: {err}");
+        }
+        assert!(!out.exists(), "nothing is written: {err}");
+    };
+    let bad = corrupt("index-ge-count", &s1, &|d| d["shard"]["index"] = 5.into());
+    refuse(
+        &[&s0, &bad],
+        &["bad-index-ge-count/sweep.json", "shard.index", "0 to 1"],
+    );
+    let bad = corrupt("count-zero", &s1, &|d| {
+        d["shard"]["count"] = 0.into();
+        d["shard"]["index"] = 0.into();
+    });
+    refuse(
+        &[&bad, &s0],
+        &["bad-count-zero/sweep.json", "shard.count", "is 0"],
+    );
+    for (name, count) in [
+        ("count-2p63", 1u64 << 63),
+        ("count-1e15", 1_000_000_000_000_000),
+    ] {
+        let bad = corrupt(name, &s1, &|d| d["shard"]["count"] = count.into());
+        refuse(
+            &[&bad, &s0],
+            &["s0/sweep.json", "shard.count", &count.to_string()],
+        );
+    }
+    let bad = corrupt("point-oob", &s1, &|d| d["runs"][0]["point"] = 999.into());
+    refuse(
+        &[&s0, &bad],
+        &["bad-point-oob/sweep.json", "runs[0].point", "999"],
+    );
+    let no_values = |d: &mut serde_json::Value| {
+        for p in d["points"].as_array_mut().unwrap() {
+            p["values"] = serde_json::json!({});
+        }
+    };
+    let (b0, b1) = (
+        corrupt("values-missing0", &s0, &no_values),
+        corrupt("values-missing1", &s1, &no_values),
+    );
+    refuse(
+        &[&b0, &b1],
+        &[
+            "values-missing0/sweep.json",
+            "points[0].values",
+            "workload.rate_per_min",
+        ],
+    );
+    // More: a schema from elsewhere, a claimed replication count the runs do not have, a run
+    // index that does not match its point, a seed that is not the run's, a wrong type, a
+    // truncated file.
+    let bad = corrupt("schema", &s1, &|d| d["schema"] = "spillway.sweep/v9".into());
+    refuse(
+        &[&s0, &bad],
+        &["bad-schema/sweep.json", "schema", "spillway.sweep/v1"],
+    );
+    let bad = corrupt("reps", &s1, &|d| {
+        d["replications"] = 4_294_967_295u32.into()
+    });
+    refuse(
+        &[&bad, &s0],
+        &["bad-reps/sweep.json", "runs", "holds 1 runs"],
+    );
+    let bad = corrupt("index", &s1, &|d| d["runs"][0]["index"] = 0.into());
+    refuse(&[&s0, &bad], &["bad-index/sweep.json", "runs[0].index"]);
+    let bad = corrupt("seed", &s1, &|d| d["runs"][0]["seed"] = 12345.into());
+    refuse(&[&s0, &bad], &["bad-seed/sweep.json", "runs[0].seed"]);
+    let bad = corrupt("negative", &s1, &|d| d["shard"]["count"] = (-1).into());
+    refuse(
+        &[&s0, &bad],
+        &["bad-negative/sweep.json:", "shard.count", "whole number"],
+    );
+    let o = spillway(&["merge", s0.to_str().unwrap(), "--out", "/dev/null/x"]);
+    assert!(!stderr(&o).contains("usize"), "{}", stderr(&o));
+    let cut = dir.join("bad-truncated");
+    std::fs::create_dir_all(&cut).unwrap();
+    let text = read(&s1.join("sweep.json"));
+    std::fs::write(cut.join("sweep.json"), &text[..text.len() / 2]).unwrap();
+    refuse(
+        &[&s0, &cut],
+        &["bad-truncated/sweep.json:", "not a spillway sweep.json"],
+    );
+    // The good shards still merge.
+    ok(&spillway(&[
+        "merge",
+        s0.to_str().unwrap(),
+        s1.to_str().unwrap(),
+        "--out",
+        dir.join("good").to_str().unwrap(),
+    ]));
+}
