@@ -1,6 +1,7 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
 pub mod report;
+pub mod validate;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -31,7 +32,7 @@ pub enum Command {
     /// Run every variant of a scenario (or the named ones) and print a side-by-side table.
     Run(RunArgs),
     /// Parse and check a scenario without running it.
-    Validate(ScenarioArgs),
+    Validate(validate::ValidateArgs),
     /// Run a parameter grid (points x variants x replications) in parallel; write sweep.csv
     /// and sweep.json.
     Sweep(SweepArgs),
@@ -56,6 +57,10 @@ pub struct SweepArgs {
     /// Independent replications per point and variant (default: [sweep] replications, or 1).
     #[arg(long, value_name = "R")]
     pub replications: Option<u32>,
+    /// The most runs (points x variants x replications) this sweep may have (default 100000:
+    /// about 2 GB of memory at most). A bigger sweep is refused before anything runs.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_runs: Option<u64>,
     /// Sweep only this variant (repeatable; default: [sweep] variants, or all).
     #[arg(long = "variant", value_name = "NAME")]
     pub variants: Vec<String>,
@@ -195,7 +200,7 @@ fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-fn load(a: &ScenarioArgs) -> Result<scenario::ScenarioSet> {
+pub(crate) fn load(a: &ScenarioArgs) -> Result<scenario::ScenarioSet> {
     let sets = parse_sets(&a.sets)?;
     scenario::load(&a.scenario.display().to_string(), &sets, a.seed)
 }
@@ -203,35 +208,7 @@ fn load(a: &ScenarioArgs) -> Result<scenario::ScenarioSet> {
 /// Runs a parsed command line; returns the process exit code.
 pub fn execute(cli: Cli) -> Result<u8> {
     match cli.command {
-        Command::Validate(a) => {
-            let set = load(&a)?;
-            let slos = slo::from_set(&set)?;
-            let names: Vec<&str> = set.variants.iter().map(|v| v.variant.as_str()).collect();
-            println!(
-                "{}: ok: scenario '{}', {} variant(s): {}",
-                a.scenario.display(),
-                set.name,
-                set.variants.len(),
-                names.join(", ")
-            );
-            if set.sweep.is_some() {
-                // Every point of every swept variant is built and checked.
-                let plan = sweep::plan(&set, &sweep::Options::default())?;
-                let keys: Vec<&str> = plan.params.iter().map(|p| p.key.as_str()).collect();
-                println!(
-                    "sweep: {} point(s) x {} variant(s) x {} replication(s) over {}",
-                    plan.points.len(),
-                    plan.variants.len(),
-                    plan.replications,
-                    keys.join(", ")
-                );
-            }
-            if !slos.is_empty() {
-                let names: Vec<&str> = slos.iter().map(|s| s.name.as_str()).collect();
-                println!("slo: {}", names.join("; "));
-            }
-            Ok(0)
-        }
+        Command::Validate(a) => validate::validate_command(a),
         Command::Run(a) => run(a),
         Command::Sweep(a) => sweep(a),
         Command::Check(a) => check(a),
@@ -295,6 +272,7 @@ fn sweep(a: SweepArgs) -> Result<u8> {
         grid: parse_grid(&a.grid)?,
         replications: a.replications,
         variants: a.variants.clone(),
+        max_runs: a.max_runs.map(|n| n as usize),
     };
     let pool = thread_pool(a.jobs)?;
     let plan = pool.install(|| sweep::plan(&set, &opts))?;
@@ -317,7 +295,7 @@ fn sweep(a: SweepArgs) -> Result<u8> {
     }
     std::fs::create_dir_all(&a.out).map_err(|e| Error::io(a.out.display().to_string(), e))?;
     let started = Instant::now();
-    let doc = pool.install(|| sweep::run(&plan, shard, show_progress(a.quiet)));
+    let doc = pool.install(|| sweep::run(&plan, shard, show_progress(a.quiet)))?;
     let wall = started.elapsed().as_secs_f64();
     // Both files are rendered before either is written: no half-written output.
     let json = sweep::json_bytes(&doc);

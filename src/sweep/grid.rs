@@ -3,6 +3,8 @@
 use serde_json::Value as Json;
 use toml::Value;
 
+use super::limits::MAX_VALUES_PER_KEY;
+
 /// One swept key and its values.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
@@ -15,6 +17,10 @@ pub struct Param {
 /// Values written in the scenario: a list, or a range string.
 pub fn values_from_toml(v: &Value) -> Result<Vec<Value>, String> {
     match v {
+        Value::Array(items) if items.len() > MAX_VALUES_PER_KEY => Err(format!(
+            "the list has {} values; at most {MAX_VALUES_PER_KEY} per grid key",
+            items.len()
+        )),
         Value::Array(items) if !items.is_empty() => Ok(items.clone()),
         Value::Array(_) => Err("the list of values is empty".into()),
         Value::String(s) if s.contains("..") => range(s),
@@ -35,6 +41,12 @@ pub fn parse_values(text: &str) -> Result<Vec<Value>, String> {
         .collect();
     if vals.is_empty() {
         return Err("no values: write e.g. 1,2,4 or 100000..500000 step 100000".into());
+    }
+    if vals.len() > MAX_VALUES_PER_KEY {
+        return Err(format!(
+            "{} values; at most {MAX_VALUES_PER_KEY} per grid key",
+            vals.len()
+        ));
     }
     Ok(vals)
 }

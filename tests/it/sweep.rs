@@ -616,3 +616,84 @@ fn merge_refuses_corrupt_shards_naming_file_and_field() {
         dir.join("good").to_str().unwrap(),
     ]));
 }
+
+/// Issue 13 D3 / D3b / D7: the size of a sweep is checked before anything is allocated for it,
+/// and `validate` says "ok" only once every check has passed.
+#[test]
+fn sweep_size_is_checked_before_allocating_and_validate_says_ok_last() {
+    let bad = |args: &[&str], needles: &[&str]| {
+        let o = spillway(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(stdout(&o), "", "{args:?}: nothing on stdout, no 'ok'");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        for n in needles {
+            assert!(err.contains(n), "{args:?}: stderr lacks {n:?}: {err}");
+        }
+    };
+    // A 100,000 x 1,000 grid: each key is within its cap, the product is not. It used to
+    // print ok and then abort building 10^8 points.
+    let d3 = fixture("D3-oom-validate-grid-product.toml");
+    bad(
+        &["validate", &d3],
+        &[
+            "D3-oom-validate-grid-product.toml",
+            "100000000 point(s)",
+            "100000 values of workload.rate_per_min x 1000 values of client.max_retries",
+            "limit of 100000 runs",
+            "--max-runs N",
+        ],
+    );
+    let dir = tempdir();
+    let out = dir.join("o");
+    let out = out.to_str().unwrap();
+    // 2 points x 4294967295 replications: it used to abort allocating the run list.
+    let d3b = fixture("D3b-replications-oom.toml");
+    bad(
+        &["sweep", &d3b, "--out", out, "--replications", "4294967295"],
+        &["4294967295 replication(s) = 8589934590 runs", "--max-runs"],
+    );
+    // The limit is a flag: 2 points x 3 replications = 6 runs.
+    bad(
+        &[
+            "sweep",
+            &d3b,
+            "--out",
+            out,
+            "--replications",
+            "3",
+            "--max-runs",
+            "5",
+        ],
+        &["= 6 runs, over the limit of 5 runs"],
+    );
+    bad(&["validate", &d3b, "--max-runs", "1"], &["= 2 runs"]);
+    ok(&spillway(&["validate", &d3b, "--max-runs", "2"]));
+    ok(&spillway(&[
+        "sweep",
+        &d3b,
+        "--out",
+        out,
+        "-q",
+        "--replications",
+        "3",
+        "--max-runs",
+        "6",
+    ]));
+    let o = spillway(&["sweep", &d3b, "--out", out, "--max-runs", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--max-runs"), "{}", stderr(&o));
+    bad(
+        &["sweep", &d3b, "--out", out, "--replications", "0"],
+        &["--replications 0", "at least 1"],
+    );
+    // D7: [sweep] without a grid used to print "ok", then exit 2 naming no key.
+    bad(
+        &["validate", &fixture("D7-empty-sweep-grid.toml")],
+        &[
+            "D7-empty-sweep-grid.toml: key 'sweep.grid'",
+            "expected at least one key with its values under [sweep.grid]",
+            "\"workload.users\" = [1, 2, 4]",
+        ],
+    );
+}
