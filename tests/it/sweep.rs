@@ -697,3 +697,52 @@ fn sweep_size_is_checked_before_allocating_and_validate_says_ok_last() {
         ],
     );
 }
+
+/// Issue 13 D10: a range whose length overflows used to give exit 0 and a sweep of 0 points.
+#[test]
+fn range_length_overflow_names_the_flag_the_count_and_the_limit() {
+    let dir = tempdir();
+    let base = fixture("base.toml");
+    let out = dir.join("o");
+    for (range, count) in [
+        (
+            "0..9223372036854775807 step 1",
+            "9223372036854775808 values",
+        ),
+        ("0..1 step 1e-300", "about 1.0e300 values"),
+        ("-1e308..1e308 step 1", "more than 10^308 values"),
+    ] {
+        let grid = format!("workload.rate_per_min={range}");
+        let o = spillway(&[
+            "sweep",
+            &base,
+            "--out",
+            out.to_str().unwrap(),
+            "--grid",
+            &grid,
+        ]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{range}: {err}");
+        for n in [
+            "--grid workload.rate_per_min",
+            count,
+            "limit of 100000 per grid key",
+        ] {
+            assert!(err.contains(n), "{range}: stderr lacks {n:?}: {err}");
+        }
+        assert!(!out.exists(), "{range}: nothing written");
+    }
+    // The same range in the file names the file and the key.
+    let text = std::fs::read_to_string(&base).unwrap()
+        + "\n[sweep.grid]\n\"workload.rate_per_min\" = \"0..1 step 1e-300\"\n";
+    let f = dir.join("in-file.toml");
+    std::fs::write(&f, text).unwrap();
+    let o = spillway(&["validate", f.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("in-file.toml: key 'sweep.grid.\"workload.rate_per_min\"'")
+            && stderr(&o).contains("about 1.0e300 values"),
+        "{}",
+        stderr(&o)
+    );
+}
