@@ -1,6 +1,7 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
 pub mod report;
+mod sets;
 pub mod validate;
 
 use std::io::Write;
@@ -191,6 +192,7 @@ fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
     sets.iter()
         .map(|s| match s.split_once('=') {
             Some((k, v)) if !k.trim().is_empty() => {
+                sets::refuse_sweep_and_slo(s, k)?;
                 Ok((k.trim().to_string(), v.trim().to_string()))
             }
             _ => Err(Error::Usage(format!(

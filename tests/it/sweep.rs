@@ -746,3 +746,47 @@ fn range_length_overflow_names_the_flag_the_count_and_the_limit() {
         stderr(&o)
     );
 }
+
+/// Issue 13 D14: `--set` on [sweep] and [[slo]] keys was silently ignored (exit 0), type
+/// mismatches included. It is refused, pointing to the flags that do the job.
+#[test]
+fn set_on_sweep_and_slo_keys_is_refused_with_the_flag_to_use() {
+    let dir = tempdir();
+    let d3b = fixture("D3b-replications-oom.toml");
+    let out = dir.join("o");
+    let out = out.to_str().unwrap();
+    for (set, needles) in [
+        (
+            "sweep.grid.\"workload.rate_per_min\"=[5]",
+            &["--set 'sweep.grid.", "--grid KEY=VALUES"][..],
+        ),
+        (
+            "sweep.replications=3",
+            &["[sweep] cannot be changed with --set", "--replications N"],
+        ),
+        (
+            "slo=5",
+            &[
+                "--set 'slo=5'",
+                "[[slo]] entries cannot be changed",
+                "scenario file",
+            ],
+        ),
+    ] {
+        for cmd in [
+            &["sweep", &d3b, "--out", out][..],
+            &["validate", &d3b],
+            &["run", &d3b],
+        ] {
+            let mut args = cmd.to_vec();
+            args.extend(["--set", set]);
+            let o = spillway(&args);
+            let err = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            for n in needles {
+                assert!(err.contains(n), "{args:?}: stderr lacks {n:?}: {err}");
+            }
+        }
+    }
+    assert!(!dir.join("o").exists());
+}
