@@ -1,5 +1,6 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
+pub mod flags;
 pub mod report;
 mod sets;
 pub mod validate;
@@ -65,8 +66,8 @@ pub struct SweepArgs {
     /// Sweep only this variant (repeatable; default: [sweep] variants, or all).
     #[arg(long = "variant", value_name = "NAME")]
     pub variants: Vec<String>,
-    /// Worker threads (default: all cores). Output is identical whatever the number.
-    #[arg(long, value_name = "N")]
+    /// Worker threads, 1 to 1024 (default: all cores). Output is identical whatever the number.
+    #[arg(long, value_name = "N", value_parser = flags::parse_jobs)]
     pub jobs: Option<usize>,
     /// Run only every N-th run starting at I (0-based) and write this shard's sweep.json;
     /// combine the shards with `spillway merge`.
@@ -101,8 +102,8 @@ pub struct CheckArgs {
     /// Table for a terminal, or Markdown for a pull-request comment.
     #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
     pub format: CheckFormat,
-    /// Worker threads (default: all cores).
-    #[arg(long, value_name = "N")]
+    /// Worker threads, 1 to 1024 (default: all cores).
+    #[arg(long, value_name = "N", value_parser = flags::parse_jobs)]
     pub jobs: Option<usize>,
 }
 
@@ -179,9 +180,9 @@ pub struct RunArgs {
     /// With --out: also write DIR/report.html, a self-contained HTML report with charts.
     #[arg(long, requires = "out")]
     pub report: bool,
-    /// Worker threads for running variants in parallel (default: all cores). Output is the
-    /// same whatever the number.
-    #[arg(long, value_name = "N")]
+    /// Worker threads for running variants in parallel, 1 to 1024 (default: all cores).
+    /// Output is the same whatever the number.
+    #[arg(long, value_name = "N", value_parser = flags::parse_jobs)]
     pub jobs: Option<usize>,
     /// Print nothing on stderr (no event counts or timings).
     #[arg(long, short)]
