@@ -1,9 +1,16 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
+mod check;
 pub mod flags;
+mod gate;
 pub mod report;
 mod sets;
+mod sweep;
 pub mod validate;
+
+pub use check::CheckArgs;
+pub use gate::{CHECK_SCHEMA, CheckFormat};
+pub use sweep::{MergeArgs, SweepArgs};
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,8 +22,6 @@ use crate::error::{Error, Result};
 use crate::output::{self, csv as csv_out, write_atomic};
 use crate::runner::{self, FinishingSink};
 use crate::scenario;
-use crate::slo;
-use crate::sweep;
 
 /// Spillway: a deterministic simulator of hosted-LLM API capacity (quotas, 429s, retries,
 /// PTU and spillover).
@@ -44,93 +49,6 @@ pub enum Command {
     Merge(MergeArgs),
     /// Render a saved run or sweep directory as one self-contained HTML report with charts.
     Report(report::ReportArgs),
-}
-
-/// `spillway sweep`.
-#[derive(Debug, Args)]
-pub struct SweepArgs {
-    #[command(flatten)]
-    pub scenario: ScenarioArgs,
-    /// Sweep KEY over VALUES: a comma list (`--grid workload.users=1,2,4`) or a range
-    /// (`--grid 'pool.p.tpm=100000..500000 step 100000'`). Replaces the scenario's
-    /// [sweep.grid] values for KEY, or adds KEY. Repeatable.
-    #[arg(long = "grid", value_name = "KEY=VALUES")]
-    pub grid: Vec<String>,
-    /// Independent replications per point and variant (default: [sweep] replications, or 1).
-    #[arg(long, value_name = "R")]
-    pub replications: Option<u32>,
-    /// The most runs (points x variants x replications) this sweep may have (default 100000:
-    /// about 2 GB of memory at most). A bigger sweep is refused before anything runs.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_runs: Option<u64>,
-    /// Sweep only this variant (repeatable; default: [sweep] variants, or all).
-    #[arg(long = "variant", value_name = "NAME")]
-    pub variants: Vec<String>,
-    /// Worker threads, 1 to 1024 (default: all cores). Output is identical whatever the number.
-    #[arg(long, value_name = "N", value_parser = flags::parse_jobs)]
-    pub jobs: Option<usize>,
-    /// Run only every N-th run starting at I (0-based) and write this shard's sweep.json;
-    /// combine the shards with `spillway merge`.
-    #[arg(long, value_name = "I/N")]
-    pub shard: Option<String>,
-    /// Directory for sweep.csv and sweep.json (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Also evaluate the [[slo]] entries on every point: exit 1 when any fails.
-    #[arg(long)]
-    pub check: bool,
-    /// Also write DIR/report.html, a self-contained HTML report with charts.
-    #[arg(long)]
-    pub report: bool,
-    /// Format of the SLO table printed with --check.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
-    pub format: CheckFormat,
-    /// No progress bar and no timings on stderr (the bar is also off when stderr is not a
-    /// terminal or CI is set).
-    #[arg(long, short)]
-    pub quiet: bool,
-}
-
-/// `spillway check`.
-#[derive(Debug, Args)]
-pub struct CheckArgs {
-    #[command(flatten)]
-    pub scenario: ScenarioArgs,
-    /// Check only this variant (repeatable; default all).
-    #[arg(long = "variant", value_name = "NAME")]
-    pub variants: Vec<String>,
-    /// Table for a terminal, or Markdown for a pull-request comment.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
-    pub format: CheckFormat,
-    /// Worker threads, 1 to 1024 (default: all cores).
-    #[arg(long, value_name = "N", value_parser = flags::parse_jobs)]
-    pub jobs: Option<usize>,
-}
-
-/// Formats of an SLO table.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum CheckFormat {
-    /// Aligned text.
-    Table,
-    /// Markdown.
-    Markdown,
-}
-
-/// `spillway merge`.
-#[derive(Debug, Args)]
-pub struct MergeArgs {
-    /// The shards' output directories (each holds a sweep.json written with --shard).
-    #[arg(required = true, value_name = "DIR")]
-    pub dirs: Vec<PathBuf>,
-    /// Where to write the merged sweep.csv and sweep.json.
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Also print the SLO table; exit 1 when any fails.
-    #[arg(long)]
-    pub check: bool,
-    /// Format of the SLO table printed with --check.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
-    pub format: CheckFormat,
 }
 
 /// Arguments shared by every command that reads a scenario.
@@ -213,191 +131,24 @@ pub fn execute(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Validate(a) => validate::validate_command(a),
         Command::Run(a) => run(a),
-        Command::Sweep(a) => sweep(a),
-        Command::Check(a) => check(a),
-        Command::Merge(a) => merge(a),
+        Command::Sweep(a) => sweep::sweep(a),
+        Command::Check(a) => check::check(a),
+        Command::Merge(a) => sweep::merge(a),
         Command::Report(a) => report::report_command(a),
     }
 }
 
-fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool> {
+pub(crate) fn thread_pool(jobs: Option<usize>) -> Result<rayon::ThreadPool> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(jobs.unwrap_or(0))
         .build()
         .map_err(|e| Error::Usage(format!("--jobs: {e}")))
 }
 
-fn parse_grid(flags: &[String]) -> Result<Vec<(String, String)>> {
-    flags
-        .iter()
-        .map(|g| match g.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Ok((k.trim().to_string(), v.trim().to_string()))
-            }
-            _ => Err(Error::Usage(format!(
-                "--grid '{g}': expected KEY=VALUES, e.g. --grid workload.users=1,2,4"
-            ))),
-        })
-        .collect()
-}
-
 /// Whether to draw a progress bar: a terminal, not CI, not --quiet.
-fn show_progress(quiet: bool) -> bool {
+pub(crate) fn show_progress(quiet: bool) -> bool {
     use std::io::IsTerminal;
     !quiet && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none()
-}
-
-/// Prints a finished sweep's SLO table; returns the exit code (0 all hold, 1 any fails).
-fn print_slo_table(doc: &sweep::SweepDoc, format: CheckFormat) -> u8 {
-    let verdicts = sweep::verdicts(doc);
-    let table = slo::render(
-        &verdicts,
-        &sweep::point_labels(doc),
-        format == CheckFormat::Markdown,
-    );
-    let _ = std::io::stdout().lock().write_all(table.as_bytes());
-    if verdicts.iter().all(|v| v.pass) {
-        0
-    } else {
-        1
-    }
-}
-
-fn sweep(a: SweepArgs) -> Result<u8> {
-    let set = load(&a.scenario)?;
-    let shard = a
-        .shard
-        .as_deref()
-        .map(sweep::Shard::parse)
-        .transpose()
-        .map_err(|m| Error::Usage(format!("--shard: {m}")))?;
-    let opts = sweep::Options {
-        grid: parse_grid(&a.grid)?,
-        replications: a.replications,
-        variants: a.variants.clone(),
-        max_runs: a.max_runs.map(|n| n as usize),
-    };
-    let pool = thread_pool(a.jobs)?;
-    let plan = pool.install(|| sweep::plan(&set, &opts))?;
-    if a.check && plan.slos.is_empty() {
-        return Err(Error::Usage(format!(
-            "{}: --check needs [[slo]] entries in the scenario",
-            set.file()
-        )));
-    }
-    if a.report && shard.is_some() {
-        return Err(Error::Usage(
-            "--report applies to a whole sweep: run `spillway report` on the merged directory"
-                .into(),
-        ));
-    }
-    if a.check && shard.is_some() {
-        return Err(Error::Usage(
-            "--check applies to a whole sweep: check after `spillway merge --check`".into(),
-        ));
-    }
-    std::fs::create_dir_all(&a.out).map_err(|e| Error::io(a.out.display().to_string(), e))?;
-    let started = Instant::now();
-    let doc = pool.install(|| sweep::run(&plan, shard, show_progress(a.quiet)))?;
-    let wall = started.elapsed().as_secs_f64();
-    // Both files are rendered before either is written: no half-written output.
-    let json = sweep::json_bytes(&doc);
-    let csv = match shard {
-        None => Some(sweep::csv_bytes(&doc)?),
-        Some(_) => None,
-    };
-    write_atomic(&a.out.join("sweep.json"), &json)?;
-    if let Some(csv) = csv {
-        write_atomic(&a.out.join("sweep.csv"), &csv)?;
-        if a.report {
-            crate::report::write_report(&a.out, None)?;
-        }
-    }
-    if !a.quiet {
-        let runs = doc.runs.len();
-        eprintln!(
-            "spillway: {} points x {} variant(s) x {} replication(s): {runs} runs{} in {wall:.3} s wall ({:.1} runs/s on {} thread(s))",
-            plan.points.len(),
-            plan.variants.len(),
-            plan.replications,
-            shard
-                .map(|s| format!(" (shard {}/{})", s.index, s.count))
-                .unwrap_or_default(),
-            runs as f64 / wall.max(1e-9),
-            pool.current_num_threads()
-        );
-    }
-    let mut stdout = std::io::stdout().lock();
-    if shard.is_some() {
-        let _ = writeln!(
-            stdout,
-            "wrote {} (shard; combine with `spillway merge`)",
-            a.out.join("sweep.json").display()
-        );
-        return Ok(0);
-    }
-    let _ = writeln!(
-        stdout,
-        "wrote {} and {}",
-        a.out.join("sweep.csv").display(),
-        a.out.join("sweep.json").display()
-    );
-    drop(stdout);
-    Ok(if a.check {
-        print_slo_table(&doc, a.format)
-    } else {
-        0
-    })
-}
-
-fn check(a: CheckArgs) -> Result<u8> {
-    let set = load(&a.scenario)?;
-    let slos = slo::from_set(&set)?;
-    if slos.is_empty() {
-        return Err(Error::Usage(format!(
-            "{}: no [[slo]] entries to check",
-            set.file()
-        )));
-    }
-    let chosen = runner::select(&set, &a.variants)?;
-    let runs = thread_pool(a.jobs)?.install(|| runner::run_variants(&chosen, |_| Ok(None)))?;
-    let values: Vec<(String, serde_json::Value)> = runs
-        .iter()
-        .map(|r| (r.summary.name.clone(), slo::summary_value(&r.summary)))
-        .collect();
-    let verdicts = slo::evaluate(&slos, values.iter().map(|(n, v)| (None, n.as_str(), v)));
-    let ok = verdicts.iter().all(|v| v.pass);
-    let text = slo::render(&verdicts, &[], a.format == CheckFormat::Markdown);
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Ok(if ok { 0 } else { 1 })
-}
-
-fn merge(a: MergeArgs) -> Result<u8> {
-    let mut docs = Vec::new();
-    for d in &a.dirs {
-        let path = d.join("sweep.json");
-        docs.push((path.display().to_string(), sweep::read_doc(&path)?));
-    }
-    let doc = sweep::merge(docs)?;
-    // Both files are rendered before either is written: no half-written output.
-    let (json, csv) = (sweep::json_bytes(&doc), sweep::csv_bytes(&doc)?);
-    std::fs::create_dir_all(&a.out).map_err(|e| Error::io(a.out.display().to_string(), e))?;
-    write_atomic(&a.out.join("sweep.json"), &json)?;
-    write_atomic(&a.out.join("sweep.csv"), &csv)?;
-    let mut stdout = std::io::stdout().lock();
-    let _ = writeln!(
-        stdout,
-        "merged {} shard(s), {} runs into {}",
-        a.dirs.len(),
-        doc.runs.len(),
-        a.out.display()
-    );
-    drop(stdout);
-    Ok(if a.check {
-        print_slo_table(&doc, a.format)
-    } else {
-        0
-    })
 }
 
 fn run(a: RunArgs) -> Result<u8> {

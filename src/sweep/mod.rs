@@ -488,15 +488,10 @@ pub fn verdicts(doc: &SweepDoc) -> Vec<slo::Verdict> {
     doc.slo
         .iter()
         .flat_map(|s| {
-            let bound = Slo::from_parts(&s.name, &s.metric, s.min, s.max, &s.variants).bound_text();
-            s.results.iter().map(move |r| slo::Verdict {
-                slo: s.name.clone(),
-                point: Some(r.point),
-                variant: r.variant.clone(),
-                value: r.value,
-                pass: r.pass,
-                bound: bound.clone(),
-            })
+            let slo = Slo::from_parts(&s.name, &s.metric, s.min, s.max, &s.variants);
+            s.results
+                .iter()
+                .map(move |r| slo::Verdict::new(&slo, Some(r.point), &r.variant, r.value, r.pass))
         })
         .collect()
 }

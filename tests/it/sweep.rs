@@ -790,3 +790,242 @@ fn set_on_sweep_and_slo_keys_is_refused_with_the_flag_to_use() {
     }
     assert!(!dir.join("o").exists());
 }
+
+/// The structure of a JUnit report, read back with quick-xml: per `<testsuite>` its declared
+/// tests / failures and the test cases and `<failure>`s it really holds.
+#[derive(Debug, Default)]
+struct Junit {
+    tests: usize,
+    failures: usize,
+    /// (name, declared tests, declared failures, test cases, failures found, failure messages)
+    suites: Vec<(String, usize, usize, usize, usize, Vec<String>)>,
+    /// Test case names.
+    cases: Vec<String>,
+}
+
+fn parse_junit(xml: &str) -> Junit {
+    use quick_xml::Reader;
+    use quick_xml::events::Event;
+    let attr = |e: &quick_xml::events::BytesStart, k: &str| -> String {
+        e.try_get_attribute(k)
+            .unwrap()
+            .unwrap_or_else(|| panic!("<{:?}> lacks {k}", e.name()))
+            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .unwrap()
+            .into_owned()
+    };
+    let num = |s: String| s.parse::<usize>().unwrap();
+    let mut r = Reader::from_str(xml);
+    let mut j = Junit::default();
+    let mut path: Vec<String> = Vec::new();
+    loop {
+        let ev = r.read_event().unwrap();
+        let (start, empty) = match &ev {
+            Event::Start(e) => (Some(e), false),
+            Event::Empty(e) => (Some(e), true),
+            _ => (None, false),
+        };
+        if let Some(e) = start {
+            let name = e.name().as_ref().to_string();
+            let parent = path.last().map(String::as_str);
+            match (parent, name.as_str()) {
+                (None, "testsuites") => {
+                    j.tests = num(attr(e, "tests"));
+                    j.failures = num(attr(e, "failures"));
+                }
+                (Some("testsuites"), "testsuite") => j.suites.push((
+                    attr(e, "name"),
+                    num(attr(e, "tests")),
+                    num(attr(e, "failures")),
+                    0,
+                    0,
+                    Vec::new(),
+                )),
+                (Some("testsuite"), "testcase") => {
+                    j.suites.last_mut().unwrap().3 += 1;
+                    j.cases.push(attr(e, "name"));
+                }
+                (Some("testcase"), "failure") => {
+                    let s = j.suites.last_mut().unwrap();
+                    s.4 += 1;
+                    s.5.push(attr(e, "message"));
+                }
+                (Some("testsuite"), "properties")
+                | (Some("properties"), "property")
+                | (Some("testcase"), "system-out") => {}
+                (p, n) => panic!("unexpected <{n}> inside {p:?}"),
+            }
+            if !empty {
+                path.push(name);
+            }
+        }
+        match ev {
+            Event::End(_) => {
+                path.pop();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert!(path.is_empty(), "unclosed elements: {path:?}");
+    j
+}
+
+/// Issue 12 point 6: `check`, `sweep --check` and `merge --check` write JSON and JUnit, accept
+/// -q, show bounds in the SLO's unit, write report files with --out / --check-out, and
+/// `sweep --report` prints the report's path.
+#[test]
+fn gates_write_junit_and_json_in_the_slos_units() {
+    let dir = tempdir();
+    let f = scenario(&dir);
+    // check: 6 users fail the median; 3 SLO checks (the ratio applies to "capped" only).
+    let args = ["check", &f, "--set", "workload.users=6", "-q"];
+    let run = |fmt: &str| {
+        let mut a = args.to_vec();
+        a.extend(["--format", fmt]);
+        let o = spillway(&a);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert_eq!(stderr(&o), "", "-q: nothing on stderr");
+        stdout(&o)
+    };
+    let table = run("table");
+    assert!(
+        table.contains("<= 30 s") && !table.contains("30000") && table.contains("<= 5%"),
+        "bounds in seconds and %: {table}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&run("json")).unwrap();
+    assert_eq!(json["schema"], "spillway.check/v1");
+    assert_eq!(json["checks"], 3);
+    let failed = json["failed"].as_u64().unwrap() as usize;
+    assert!(failed >= 1 && json["passed"] == false);
+    let first = &json["results"][0];
+    assert_eq!(first["unit"], "ms");
+    assert_eq!(first["max"], 30000.0);
+    assert_eq!(first["bound_text"], "<= 30 s");
+    let junit = parse_junit(&run("junit"));
+    assert_eq!((junit.tests, junit.failures), (3, failed));
+    assert_eq!(junit.suites.len(), 2, "one suite per SLO");
+    for (name, tests, failures, cases, found, messages) in &junit.suites {
+        assert_eq!((tests, failures), (cases, found), "{name}: declared = held");
+        for m in messages {
+            assert!(
+                m.starts_with("measured ") && m.contains(", bound <="),
+                "{m}"
+            );
+        }
+    }
+    assert_eq!(junit.suites.iter().map(|s| s.3).sum::<usize>(), 3);
+    assert_eq!(junit.suites[0].0, "median session under 30 s");
+    assert!(
+        junit.suites[0].5[0].ends_with(" s, bound <= 30 s"),
+        "{:?}",
+        junit.suites[0].5
+    );
+    // --out writes each named file (format from its extension) and still prints the table.
+    let (xml, md) = (dir.join("slo.xml"), dir.join("slo.md"));
+    let o = spillway(&[
+        "check",
+        &f,
+        "--set",
+        "workload.users=6",
+        "--out",
+        xml.to_str().unwrap(),
+        "--out",
+        md.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("SLO checks FAIL") && stderr(&o).contains("wrote "));
+    let from_file = parse_junit(&String::from_utf8(read(&xml)).unwrap());
+    assert_eq!((from_file.tests, from_file.failures), (3, failed));
+    assert!(
+        String::from_utf8(read(&md))
+            .unwrap()
+            .starts_with("## SLO checks")
+    );
+    let o = spillway(&["check", &f, "--out", dir.join("slo.html").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains(".xml (JUnit)"), "{}", stderr(&o));
+    // sweep --check --format junit: stdout is only the document; one case per SLO x variant
+    // x point (2 SLOs: 4 points x 2 variants + 4 points x 1 variant).
+    let out = dir.join("s");
+    let jfile = dir.join("sweep-slo.json");
+    let o = spillway(&[
+        "sweep",
+        &f,
+        "--out",
+        out.to_str().unwrap(),
+        "--check",
+        "--format",
+        "junit",
+        "--check-out",
+        jfile.to_str().unwrap(),
+        "--report",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let junit = parse_junit(&stdout(&o));
+    assert_eq!(junit.tests, 12);
+    assert!(
+        junit
+            .cases
+            .contains(&"plain @ users=4 copies=1".to_string())
+    );
+    let report = out.join("report.html");
+    assert!(
+        stderr(&o).contains(&format!("wrote {}", report.display())),
+        "the report's path: {}",
+        stderr(&o)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&read(&jfile)).unwrap();
+    assert_eq!(json["checks"], 12);
+    assert_eq!(json["failed"].as_u64().unwrap() as usize, junit.failures);
+    assert_eq!(
+        json["results"][0]["point_values"],
+        serde_json::json!({"workload.users": 1, "deployment.d.copies": 1})
+    );
+    // Table format: the report's path on stdout with the other "wrote" lines.
+    let o = spillway(&[
+        "sweep",
+        &f,
+        "--out",
+        out.to_str().unwrap(),
+        "--report",
+        "-q",
+    ]);
+    assert!(
+        ok(&o).contains(&format!("wrote {}", report.display())),
+        "{}",
+        stdout(&o)
+    );
+    // merge --check --format json.
+    let shards: Vec<String> = (0..2)
+        .map(|i| {
+            let d = dir.join(format!("sh{i}"));
+            let s = format!("{i}/2");
+            ok(&spillway(&[
+                "sweep",
+                &f,
+                "--shard",
+                &s,
+                "--out",
+                d.to_str().unwrap(),
+                "-q",
+            ]));
+            d.display().to_string()
+        })
+        .collect();
+    let o = spillway(&[
+        "merge",
+        &shards[0],
+        &shards[1],
+        "--out",
+        dir.join("m").to_str().unwrap(),
+        "--check",
+        "--format",
+        "json",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let merged: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(merged["results"], json["results"], "merged = one sweep");
+}
