@@ -79,7 +79,19 @@ impl Slo {
         self.max.is_none_or(|m| value <= m) && self.min.is_none_or(|m| value >= m)
     }
 
-    /// The bound as text, e.g. `<= 120000`.
+    /// The unit the metric is measured in (inferred from its path).
+    pub fn unit(&self) -> Unit {
+        match &self.expr {
+            Expr::Path(p) => path_unit(p),
+            Expr::Ratio(a, b) => match (path_unit(a), path_unit(b)) {
+                (x, y) if x == y => Unit::Ratio,
+                (Unit::Usd, Unit::Number) => Unit::Usd,
+                _ => Unit::Number,
+            },
+        }
+    }
+
+    /// The bound as written in the file, e.g. `<= 120000` (for default names).
     pub fn bound_text(&self) -> String {
         match (self.min, self.max) {
             (Some(lo), Some(hi)) => format!("{lo} ..= {hi}"),
@@ -198,17 +210,138 @@ fn check_one(r: &RawSlo, probe: &Value, set: &ScenarioSet) -> std::result::Resul
 pub struct Verdict {
     /// SLO name.
     pub slo: String,
+    /// The metric expression.
+    pub metric: String,
     /// Sweep point index (absent for `check`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub point: Option<usize>,
     /// Variant.
     pub variant: String,
-    /// Measured value (mean over replications in a sweep).
+    /// Measured value (mean over replications in a sweep), in the summary's unit; NaN when
+    /// the metric is not a number in the summary.
     pub value: f64,
     /// Whether the bound holds.
     pub pass: bool,
-    /// The bound as text.
-    pub bound: String,
+    /// Lower bound (inclusive), in the summary's unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Upper bound (inclusive), in the summary's unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    /// The metric's unit.
+    pub unit: Unit,
+}
+
+impl Verdict {
+    /// A verdict of `slo` on a measured `value`.
+    pub fn new(slo: &Slo, point: Option<usize>, variant: &str, value: f64, pass: bool) -> Self {
+        Verdict {
+            slo: slo.name.clone(),
+            metric: slo.metric.clone(),
+            point,
+            variant: variant.to_string(),
+            value,
+            pass,
+            min: slo.min,
+            max: slo.max,
+            unit: slo.unit(),
+        }
+    }
+
+    /// The bound in the metric's unit, e.g. `<= 120 s`, `<= 1%`, `10 s ..= 20 s`.
+    pub fn bound_text(&self) -> String {
+        let b = |x: f64| self.unit.show(x, 9);
+        match (self.min, self.max) {
+            (Some(lo), Some(hi)) => format!("{} ..= {}", b(lo), b(hi)),
+            (None, Some(hi)) => format!("<= {}", b(hi)),
+            (Some(lo), None) => format!(">= {}", b(lo)),
+            (None, None) => String::new(),
+        }
+    }
+
+    /// The measured value in the metric's unit, e.g. `238.3 s`; `n/a` when not measured.
+    pub fn value_text(&self) -> String {
+        self.unit.show(self.value, 4)
+    }
+}
+
+/// The unit of an SLO's metric, inferred from its path in the summary: how its values and
+/// bounds are shown (the bounds in the file and the numbers in JSON stay in the summary's
+/// unit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Milliseconds (`*_ms` paths such as `sessions.duration_ms.p95`), shown in seconds.
+    Ms,
+    /// Seconds (`*_s` paths such as `gateway.breaker_open_s`).
+    S,
+    /// A share from 0 to 1 (`*_ratio`, `share`, `utilization_mean`, or a ratio of two values
+    /// of one unit such as `requests.failed / requests.sent`), shown in %.
+    Ratio,
+    /// US dollars (`cost_usd.*`, `*_usd`).
+    Usd,
+    /// A count or a rate, shown as is.
+    Number,
+}
+
+impl Unit {
+    /// `value` with `sig` significant digits in this unit (`n/a` when not a number).
+    pub fn show(self, value: f64, sig: i32) -> String {
+        if !value.is_finite() {
+            return "n/a".into();
+        }
+        match self {
+            Unit::Ms => format!("{} s", sig_digits(value / 1000.0, sig)),
+            Unit::S => format!("{} s", sig_digits(value, sig)),
+            Unit::Ratio => format!("{}%", sig_digits(value * 100.0, sig)),
+            Unit::Usd => format!("${}", sig_digits(value, sig)),
+            Unit::Number => sig_digits(value, sig),
+        }
+    }
+}
+
+/// The unit of one summary path. Names of deployments and backends (the segment after
+/// `deployments` / `backends`) are not read as units.
+fn path_unit(path: &[String]) -> Unit {
+    let fields: Vec<&str> = path
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || !matches!(path[i - 1].as_str(), "deployments" | "backends"))
+        .map(|(_, s)| s.as_str())
+        .collect();
+    let last = fields.last().copied().unwrap_or("");
+    if last == "count" {
+        Unit::Number
+    } else if fields.iter().any(|f| f.ends_with("_ms")) {
+        Unit::Ms
+    } else if last.ends_with("_s") {
+        Unit::S
+    } else if last.ends_with("_ratio") || last == "share" || last == "utilization_mean" {
+        Unit::Ratio
+    } else if fields
+        .iter()
+        .any(|f| *f == "cost_usd" || f.ends_with("_usd"))
+    {
+        Unit::Usd
+    } else {
+        Unit::Number
+    }
+}
+
+/// `x` rounded to `sig` significant digits (whole numbers at least), without an exponent or
+/// trailing zeros: 238.289 -> `238.3`, 120.0 -> `120`, 0.0034 -> `0.0034`.
+fn sig_digits(x: f64, sig: i32) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let decimals = (sig - 1 - x.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    let s = format!("{x:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" { "0".into() } else { s }
 }
 
 /// Evaluates every applicable SLO on each `(point, variant, summary)`.
@@ -223,119 +356,65 @@ pub fn evaluate<'a>(
                 continue;
             }
             let value = slo.measure(summary).unwrap_or(f64::NAN);
-            out.push(Verdict {
-                slo: slo.name.clone(),
-                point,
-                variant: variant.to_string(),
-                value,
-                pass: slo.holds(value),
-                bound: slo.bound_text(),
-            });
+            out.push(Verdict::new(slo, point, variant, value, slo.holds(value)));
         }
     }
     out
 }
 
-/// Renders verdicts as an aligned table (`markdown = false`) or a Markdown table.
-pub fn render(verdicts: &[Verdict], params: &[(usize, String)], markdown: bool) -> String {
-    let failed = verdicts.iter().filter(|v| !v.pass).count();
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for v in verdicts {
-        let mut r = vec![v.slo.clone(), v.variant.clone()];
-        if let Some(p) = v.point {
-            r.push(
-                params
-                    .iter()
-                    .find(|(i, _)| *i == p)
-                    .map(|(_, s)| s.clone())
-                    .unwrap_or_else(|| p.to_string()),
-            );
-        }
-        r.push(v.bound.clone());
-        r.push(format_value(v.value));
-        r.push(if v.pass { "pass".into() } else { "FAIL".into() });
-        rows.push(r);
-    }
-    let mut header = vec!["slo", "variant"];
-    if verdicts.iter().any(|v| v.point.is_some()) {
-        header.push("point");
-    }
-    header.extend(["bound", "measured", "verdict"]);
-    let verdict_line = if failed == 0 {
-        format!("all {} SLO checks pass", verdicts.len())
-    } else {
-        format!("{failed} of {} SLO checks FAIL", verdicts.len())
-    };
-    if markdown {
-        let mut s = String::from("## SLO checks\n\n");
-        s += &format!(
-            "| {} |\n|{}\n",
-            header.join(" | "),
-            "---|".repeat(header.len())
-        );
-        for r in &rows {
-            let cells: Vec<String> = r
-                .iter()
-                .map(|c| {
-                    if c == "FAIL" {
-                        "**FAIL**".to_string()
-                    } else {
-                        c.replace('|', "\\|")
-                    }
-                })
-                .collect();
-            s += &format!("| {} |\n", cells.join(" | "));
-        }
-        s += &format!(
-            "\n{}\n",
-            if failed == 0 {
-                verdict_line
-            } else {
-                format!("**{verdict_line}**")
-            }
-        );
-        return s;
-    }
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.len());
-        }
-    }
-    let line = |cells: &[String]| -> String {
-        cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-            + "\n"
-    };
-    let mut s = line(&header.iter().map(|h| h.to_string()).collect::<Vec<_>>());
-    s += &line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>());
-    for r in &rows {
-        s += &line(r);
-    }
-    s += &verdict_line;
-    s.push('\n');
-    s
-}
-
-fn format_value(v: f64) -> String {
-    if v.is_nan() {
-        "n/a".into()
-    } else if v.abs() >= 1000.0 || (v.fract() == 0.0 && v.abs() < 1e15) {
-        format!("{v:.0}")
-    } else if v.abs() >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.4}")
-    }
-}
-
 /// Builds `VariantSummary` JSON for evaluation.
 pub fn summary_value(s: &VariantSummary) -> Value {
     serde_json::to_value(s).expect("summary serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(metric: &str) -> Unit {
+        Slo::from_parts("x", metric, None, Some(1.0), &[]).unit()
+    }
+
+    #[test]
+    fn units_follow_the_summary_paths() {
+        assert_eq!(unit("sessions.duration_ms.p95"), Unit::Ms);
+        assert_eq!(unit("latency_ms.e2e.p99"), Unit::Ms);
+        assert_eq!(unit("sessions.duration_ms.count"), Unit::Number);
+        assert_eq!(unit("gateway.breaker_open_s"), Unit::S);
+        assert_eq!(unit("requests.failed_ratio"), Unit::Ratio);
+        assert_eq!(unit("requests.failed / requests.sent"), Unit::Ratio);
+        assert_eq!(unit("deployments.ptu.utilization_mean"), Unit::Ratio);
+        assert_eq!(unit("cost_usd.per_1k_sessions"), Unit::Usd);
+        assert_eq!(unit("cost_usd.total / sessions.completed"), Unit::Usd);
+        assert_eq!(unit("requests.rate_limited"), Unit::Number);
+        // A deployment's name is not read as a unit.
+        assert_eq!(unit("deployments.east_ms.rejected_429"), Unit::Number);
+        assert_eq!(unit("latency_ms.e2e.p99 / requests.sent"), Unit::Number);
+    }
+
+    #[test]
+    fn values_and_bounds_in_their_units() {
+        assert_eq!(Unit::Ms.show(120_000.0, 9), "120 s");
+        assert_eq!(Unit::Ms.show(238_288.895, 4), "238.3 s");
+        assert_eq!(Unit::Ms.show(90_500.0, 9), "90.5 s");
+        assert_eq!(Unit::Ms.show(850.0, 4), "0.85 s");
+        assert_eq!(Unit::Ratio.show(0.01, 9), "1%");
+        assert_eq!(Unit::Ratio.show(0.003_448_275, 4), "0.3448%");
+        assert_eq!(Unit::Ratio.show(0.0, 4), "0%");
+        assert_eq!(Unit::Usd.show(12.3456, 4), "$12.35");
+        assert_eq!(Unit::Number.show(1_234_567.0, 4), "1234567");
+        assert_eq!(Unit::Ms.show(f64::NAN, 4), "n/a");
+        let slo = Slo::from_parts(
+            "p95",
+            "sessions.duration_ms.p95",
+            Some(10_000.0),
+            Some(20_000.0),
+            &[],
+        );
+        let v = Verdict::new(&slo, None, "a", 25_000.0, false);
+        assert_eq!(v.bound_text(), "10 s ..= 20 s");
+        assert_eq!(v.value_text(), "25 s");
+        // The default name keeps the bound as written in the file (sweep.json is unchanged).
+        assert_eq!(slo.bound_text(), "10000 ..= 20000");
+    }
 }

@@ -3,6 +3,8 @@
 use serde_json::Value as Json;
 use toml::Value;
 
+use super::limits::MAX_VALUES_PER_KEY;
+
 /// One swept key and its values.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Param {
@@ -15,6 +17,10 @@ pub struct Param {
 /// Values written in the scenario: a list, or a range string.
 pub fn values_from_toml(v: &Value) -> Result<Vec<Value>, String> {
     match v {
+        Value::Array(items) if items.len() > MAX_VALUES_PER_KEY => Err(format!(
+            "the list has {} values; at most {MAX_VALUES_PER_KEY} per grid key",
+            items.len()
+        )),
         Value::Array(items) if !items.is_empty() => Ok(items.clone()),
         Value::Array(_) => Err("the list of values is empty".into()),
         Value::String(s) if s.contains("..") => range(s),
@@ -35,6 +41,12 @@ pub fn parse_values(text: &str) -> Result<Vec<Value>, String> {
         .collect();
     if vals.is_empty() {
         return Err("no values: write e.g. 1,2,4 or 100000..500000 step 100000".into());
+    }
+    if vals.len() > MAX_VALUES_PER_KEY {
+        return Err(format!(
+            "{} values; at most {MAX_VALUES_PER_KEY} per grid key",
+            vals.len()
+        ));
     }
     Ok(vals)
 }
@@ -57,11 +69,12 @@ fn range(text: &str) -> Result<Vec<Value>, String> {
         if s <= 0 || b < a {
             return Err(format!("range {text}: need start <= end and step > 0"));
         }
-        let n = (b - a) / s + 1;
-        if n > 100_000 {
-            return Err(format!("range {text} has {n} values; at most 100000"));
+        // In 128 bits: `end - start` of two 64-bit numbers cannot overflow.
+        let n = (b as i128 - a as i128) / s as i128 + 1;
+        if n > MAX_VALUES_PER_KEY as i128 {
+            return Err(too_many(text, &n.to_string()));
         }
-        return Ok((0..n).map(|k| Value::Integer(a + k * s)).collect());
+        return Ok((0..n as i64).map(|k| Value::Integer(a + k * s)).collect());
     }
     let (a, b, s): (f64, f64, f64) = (
         a.parse().map_err(|_| bad())?,
@@ -71,14 +84,30 @@ fn range(text: &str) -> Result<Vec<Value>, String> {
     if !(s > 0.0 && b >= a && a.is_finite() && b.is_finite()) {
         return Err(format!("range {text}: need start <= end and step > 0"));
     }
-    let n = ((b - a) / s + 1e-9).floor() as i64 + 1;
-    if n > 100_000 {
-        return Err(format!("range {text} has {n} values; at most 100000"));
+    // Counted in floating point first: (end - start) / step may be astronomically large
+    // (`0..1 step 1e-300`) or infinite (`-1e308..1e308`), far past any integer.
+    let count = ((b - a) / s + 1e-9).floor() + 1.0;
+    if count > MAX_VALUES_PER_KEY as f64 {
+        let shown = if count < 1e15 {
+            format!("{count:.0}")
+        } else if count.is_finite() {
+            format!("about {count:.1e}")
+        } else {
+            "more than 10^308".into()
+        };
+        return Err(too_many(text, &shown));
     }
+    let n = count as i64;
     // Computed from the start each time (no accumulated error), rounded to 12 digits.
     Ok((0..n)
         .map(|k| Value::Float(((a + k as f64 * s) * 1e12).round() / 1e12))
         .collect())
+}
+
+fn too_many(text: &str, count: &str) -> String {
+    format!(
+        "range '{text}' has {count} values, over the limit of {MAX_VALUES_PER_KEY} per grid key; use a larger step or a narrower range"
+    )
 }
 
 /// All combinations, the last parameter varying fastest.
@@ -131,6 +160,24 @@ mod tests {
         assert!(parse_values("1..5 step 0").is_err());
         assert!(parse_values("1..5").is_err());
         assert!(parse_values(",").is_err());
+    }
+
+    #[test]
+    fn range_lengths_that_overflow_are_errors_with_the_count() {
+        // Issue 13 D10: these gave a sweep of 0 points (the count wrapped around).
+        let e = parse_values("0..9223372036854775807 step 1").unwrap_err();
+        assert!(
+            e.contains("9223372036854775808 values") && e.contains("limit of 100000"),
+            "{e}"
+        );
+        let e = parse_values("-9223372036854775808..9223372036854775807 step 1").unwrap_err();
+        assert!(e.contains("18446744073709551616 values"), "{e}");
+        let e = parse_values("0..1 step 1e-300").unwrap_err();
+        assert!(e.contains("about 1.0e300 values"), "{e}");
+        let e = parse_values("-1e308..1e308 step 1").unwrap_err();
+        assert!(e.contains("more than 10^308 values"), "{e}");
+        assert_eq!(parse_values("1..100000 step 1").unwrap().len(), 100_000);
+        assert!(parse_values("1..100001 step 1").is_err());
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! replication 0 of a point is exactly `spillway run` with that point's `--set`s.
 
 mod grid;
+pub mod limits;
+mod merge;
 mod output;
 
 use std::collections::BTreeMap;
@@ -21,16 +23,20 @@ use serde_json::Value as Json;
 use crate::engine::simulate;
 use crate::error::{Error, Result};
 use crate::rng::derive_seed;
+use crate::scenario::raw::RawSweep;
 use crate::scenario::{Override, Scenario, ScenarioSet};
 use crate::slo::{self, Slo};
 
 pub use grid::{Param, parse_values};
+pub use merge::{merge, read_doc, validate};
 pub use output::{METRICS, csv_bytes, json_bytes, mean_ci, t95};
 
 /// Schema name of `sweep.json`.
 pub const SWEEP_SCHEMA: &str = "spillway.sweep/v1";
 
-/// A checked sweep, with every point's scenarios built.
+/// A checked sweep: every point of every swept variant has been built once (so bad input
+/// fails before any run); runs rebuild their scenario from the loaded file, so memory does not
+/// grow with the number of points.
 pub struct Plan {
     /// Swept keys, in column order.
     pub params: Vec<Param>,
@@ -40,14 +46,33 @@ pub struct Plan {
     pub variants: Vec<String>,
     /// Replications per point and variant.
     pub replications: u32,
-    /// `scenarios[point][variant]`.
-    pub scenarios: Vec<Vec<Scenario>>,
     /// SLOs to evaluate.
     pub slos: Vec<Slo>,
     /// Scenario name and seed.
     pub scenario: String,
     /// Master seed.
     pub seed: u64,
+    /// What the scenarios are rebuilt from.
+    set: ScenarioSet,
+    /// File-order index of each swept variant.
+    variant_idx: Vec<usize>,
+}
+
+impl Plan {
+    /// The scenario of swept variant `vi` (an index into [`Plan::variants`]) at `point`.
+    pub fn scenario(&self, point: usize, vi: usize) -> Result<Scenario> {
+        let overrides: Vec<Override> = self
+            .params
+            .iter()
+            .zip(&self.points[point])
+            .map(|(p, v)| Override {
+                origin: format!("sweep point {point}:"),
+                key: p.key.clone(),
+                value: v.clone(),
+            })
+            .collect();
+        self.set.rebuild(self.variant_idx[vi], &overrides)
+    }
 }
 
 /// Options from the command line that shape a sweep.
@@ -59,6 +84,9 @@ pub struct Options {
     pub replications: Option<u32>,
     /// `--variant` filter.
     pub variants: Vec<String>,
+    /// `--max-runs`: the most runs (points x variants x replications) allowed; default
+    /// [`limits::DEFAULT_MAX_RUNS`].
+    pub max_runs: Option<usize>,
 }
 
 /// The seed of replication `r`.
@@ -71,9 +99,73 @@ pub fn run_seed(seed: u64, replication: u32) -> u64 {
 }
 
 /// Checks the grid and builds every point's scenarios (so bad input fails before any run).
+/// The size of the sweep is checked against [`limits`] before anything is allocated for it.
 pub fn plan(set: &ScenarioSet, opts: &Options) -> Result<Plan> {
     let file = set.file();
     let raw = set.sweep.clone().unwrap_or_default();
+    let params = collect_params(file, &raw, opts)?;
+    let replications = match (opts.replications, raw.replications) {
+        (Some(0), _) => {
+            return Err(Error::Usage(
+                "--replications 0: a sweep needs at least 1 replication per point".into(),
+            ));
+        }
+        (Some(r), _) | (None, Some(r)) => r,
+        (None, None) => 1,
+    };
+    if replications == 0 {
+        return Err(Error::at_key(
+            file,
+            None,
+            "sweep.replications",
+            "must be >= 1",
+        ));
+    }
+    let wanted = choose_variants(set, &raw, opts)?;
+    let variant_idx: Vec<usize> = set
+        .variants
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| wanted.contains(&v.variant))
+        .map(|(i, _)| i)
+        .collect();
+    limits::check_size(
+        file,
+        &params,
+        variant_idx.len(),
+        replications,
+        opts.max_runs.unwrap_or(limits::DEFAULT_MAX_RUNS),
+    )?;
+    let points = grid::cartesian(&params);
+    let plan = Plan {
+        params,
+        points,
+        variants: variant_idx
+            .iter()
+            .map(|&i| set.variants[i].variant.clone())
+            .collect(),
+        replications,
+        slos: slo::from_set(set)?,
+        scenario: set.name.clone(),
+        seed: set.seed,
+        set: set.clone(),
+        variant_idx,
+    };
+    // Every point's variants are built (and so checked) before anything runs, in parallel;
+    // the first error in point order wins, whatever the threads.
+    let nv = plan.variants.len();
+    if let Some(e) = (0..plan.points.len() * nv)
+        .into_par_iter()
+        .find_map_first(|k| plan.scenario(k / nv, k % nv).err())
+    {
+        return Err(e);
+    }
+    Ok(plan)
+}
+
+/// The swept keys and their values: the file's `[sweep.grid]`, then `--grid` (which replaces
+/// a key's values or adds a key).
+fn collect_params(file: &str, raw: &RawSweep, opts: &Options) -> Result<Vec<Param>> {
     let mut params: Vec<Param> = Vec::new();
     for (key, v) in &raw.grid {
         let values = grid::values_from_toml(v)
@@ -94,19 +186,18 @@ pub fn plan(set: &ScenarioSet, opts: &Options) -> Result<Plan> {
         }
     }
     if params.is_empty() {
-        return Err(Error::Usage(format!(
-            "{file}: nothing to sweep: add a [sweep.grid] section or --grid KEY=V1,V2,... (e.g. --grid workload.users=1,2,4)"
-        )));
-    }
-    let replications = opts.replications.or(raw.replications).unwrap_or(1);
-    if replications == 0 {
         return Err(Error::at_key(
             file,
             None,
-            "sweep.replications",
-            "must be >= 1",
+            "sweep.grid",
+            "nothing to sweep: expected at least one key with its values under [sweep.grid], e.g. \"workload.users\" = [1, 2, 4] or \"pool.p.tpm\" = \"100000..500000 step 100000\" (or give --grid KEY=VALUES to `spillway sweep`)",
         ));
     }
+    Ok(params)
+}
+
+/// The variants to sweep: `--variant`, else `[sweep] variants`, else all (file order kept).
+fn choose_variants(set: &ScenarioSet, raw: &RawSweep, opts: &Options) -> Result<Vec<String>> {
     let mut wanted = if opts.variants.is_empty() {
         raw.variants.clone().unwrap_or_default()
     } else {
@@ -115,7 +206,7 @@ pub fn plan(set: &ScenarioSet, opts: &Options) -> Result<Plan> {
     for v in &wanted {
         if !set.variants.iter().any(|x| &x.variant == v) {
             return Err(Error::at_key(
-                file,
+                set.file(),
                 None,
                 "sweep.variants",
                 format!(
@@ -132,50 +223,7 @@ pub fn plan(set: &ScenarioSet, opts: &Options) -> Result<Plan> {
     if wanted.is_empty() {
         wanted = set.variants.iter().map(|v| v.variant.clone()).collect();
     }
-    let variant_idx: Vec<usize> = set
-        .variants
-        .iter()
-        .enumerate()
-        .filter(|(_, v)| wanted.contains(&v.variant))
-        .map(|(i, _)| i)
-        .collect();
-    let points = grid::cartesian(&params);
-    // Every point's variants are built (and so checked) before anything runs; points build
-    // independently, in parallel, collected in order (the first error in point order wins).
-    let scenarios: Vec<Vec<Scenario>> = points
-        .par_iter()
-        .enumerate()
-        .map(|(pi, values)| {
-            let overrides: Vec<Override> = params
-                .iter()
-                .zip(values)
-                .map(|(p, v)| Override {
-                    origin: format!("sweep point {pi}:"),
-                    key: p.key.clone(),
-                    value: v.clone(),
-                })
-                .collect();
-            variant_idx
-                .iter()
-                .map(|&i| set.rebuild(i, &overrides))
-                .collect::<Result<Vec<_>>>()
-        })
-        .collect::<Vec<Result<Vec<Scenario>>>>()
-        .into_iter()
-        .collect::<Result<_>>()?;
-    Ok(Plan {
-        params,
-        points,
-        variants: variant_idx
-            .iter()
-            .map(|&i| set.variants[i].variant.clone())
-            .collect(),
-        replications,
-        scenarios,
-        slos: slo::from_set(set)?,
-        scenario: set.name.clone(),
-        seed: set.seed,
-    })
+    Ok(wanted)
 }
 
 /// One run's result, as stored in `sweep.json`.
@@ -295,13 +343,18 @@ pub struct SweepDoc {
 
 impl SweepDoc {
     /// Total runs of the whole sweep.
+    /// Total runs of the whole sweep (saturating: a document read from disk may claim any
+    /// number of replications).
     pub fn total_runs(&self) -> usize {
-        self.points.len() * self.variants.len() * self.replications as usize
+        self.points
+            .len()
+            .saturating_mul(self.variants.len())
+            .saturating_mul(self.replications as usize)
     }
 }
 
 /// Runs the plan (or this shard's share of it) in parallel; `progress` shows a bar.
-pub fn run(plan: &Plan, shard: Option<Shard>, progress: bool) -> SweepDoc {
+pub fn run(plan: &Plan, shard: Option<Shard>, progress: bool) -> Result<SweepDoc> {
     let nv = plan.variants.len();
     let nr = plan.replications as usize;
     let total = plan.points.len() * nv * nr;
@@ -325,7 +378,7 @@ pub fn run(plan: &Plan, shard: Option<Shard>, progress: bool) -> SweepDoc {
             let point = index / (nv * nr);
             let vi = (index / nr) % nv;
             let replication = (index % nr) as u32;
-            let mut sc = plan.scenarios[point][vi].clone();
+            let mut sc = plan.scenario(point, vi)?;
             sc.seed = run_seed(plan.seed, replication);
             let summary = simulate(&sc, None).summarize(&sc);
             bar.inc(1);
@@ -335,16 +388,16 @@ pub fn run(plan: &Plan, shard: Option<Shard>, progress: bool) -> SweepDoc {
             if let Some(m) = summary.as_object_mut() {
                 m.remove("distributions");
             }
-            RunRecord {
+            Ok(RunRecord {
                 index,
                 point,
                 variant: sc.variant.clone(),
                 replication,
                 seed: sc.seed,
                 summary,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     bar.finish_and_clear();
     let mut doc = SweepDoc {
         schema: SWEEP_SCHEMA.into(),
@@ -385,7 +438,7 @@ pub fn run(plan: &Plan, shard: Option<Shard>, progress: bool) -> SweepDoc {
     if shard.is_none() {
         evaluate_slos(&mut doc);
     }
-    doc
+    Ok(doc)
 }
 
 /// Mean of a metric over the replications of each (point, variant), in run order.
@@ -430,95 +483,15 @@ pub fn evaluate_slos(doc: &mut SweepDoc) {
     }
 }
 
-/// Combines shard documents into the document one unsharded run writes.
-pub fn merge(docs: Vec<(String, SweepDoc)>) -> Result<SweepDoc> {
-    let Some((first_name, first)) = docs.first() else {
-        return Err(Error::Usage(
-            "merge needs at least one shard directory".into(),
-        ));
-    };
-    let Some(count) = first.shard.map(|s| s.count) else {
-        return Err(Error::Usage(format!(
-            "{first_name}: not a shard's output (no \"shard\" in sweep.json)"
-        )));
-    };
-    let mut seen = vec![false; count];
-    let mut runs = Vec::new();
-    for (name, d) in &docs {
-        let same = d.schema == first.schema
-            && d.scenario == first.scenario
-            && d.seed == first.seed
-            && d.parameters == first.parameters
-            && d.replications == first.replications
-            && d.variants == first.variants
-            && d.points == first.points
-            && d.slo
-                .iter()
-                .map(|s| (&s.name, &s.metric))
-                .eq(first.slo.iter().map(|s| (&s.name, &s.metric)));
-        if !same {
-            return Err(Error::Usage(format!(
-                "{name}: a shard of a different sweep than {first_name} (scenario, seed, grid, variants and replications must match)"
-            )));
-        }
-        let Some(s) = d.shard else {
-            return Err(Error::Usage(format!("{name}: not a shard's output")));
-        };
-        if s.count != count {
-            return Err(Error::Usage(format!(
-                "{name}: shard {}/{} but {first_name} is one of {count}",
-                s.index, s.count
-            )));
-        }
-        if std::mem::replace(&mut seen[s.index], true) {
-            return Err(Error::Usage(format!(
-                "{name}: shard {}/{count} given twice",
-                s.index
-            )));
-        }
-        runs.extend(d.runs.iter().cloned());
-    }
-    let missing: Vec<String> = seen
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !**s)
-        .map(|(i, _)| format!("{i}/{count}"))
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::Usage(format!(
-            "missing shards: {}",
-            missing.join(", ")
-        )));
-    }
-    runs.sort_by_key(|r| r.index);
-    let mut doc = first.clone();
-    doc.shard = None;
-    if runs.len() != doc.total_runs() || runs.iter().enumerate().any(|(i, r)| r.index != i) {
-        return Err(Error::Usage(format!(
-            "the shards hold {} runs, the sweep has {}",
-            runs.len(),
-            doc.total_runs()
-        )));
-    }
-    doc.runs = runs;
-    evaluate_slos(&mut doc);
-    Ok(doc)
-}
-
 /// Verdicts of a finished sweep, for the SLO table.
 pub fn verdicts(doc: &SweepDoc) -> Vec<slo::Verdict> {
     doc.slo
         .iter()
         .flat_map(|s| {
-            let bound = Slo::from_parts(&s.name, &s.metric, s.min, s.max, &s.variants).bound_text();
-            s.results.iter().map(move |r| slo::Verdict {
-                slo: s.name.clone(),
-                point: Some(r.point),
-                variant: r.variant.clone(),
-                value: r.value,
-                pass: r.pass,
-                bound: bound.clone(),
-            })
+            let slo = Slo::from_parts(&s.name, &s.metric, s.min, s.max, &s.variants);
+            s.results
+                .iter()
+                .map(move |r| slo::Verdict::new(&slo, Some(r.point), &r.variant, r.value, r.pass))
         })
         .collect()
 }
@@ -531,7 +504,10 @@ pub fn point_labels(doc: &SweepDoc) -> Vec<(usize, String)> {
             let text = doc
                 .parameters
                 .iter()
-                .map(|k| format!("{}={}", short_key(k), output::json_text(&p.values[k])))
+                .map(|k| {
+                    let v = p.values.get(k).map(output::json_text).unwrap_or_default();
+                    format!("{}={v}", short_key(k))
+                })
                 .collect::<Vec<_>>()
                 .join(" ");
             (p.point, text)

@@ -95,9 +95,22 @@ pub fn csv_bytes(doc: &SweepDoc) -> Result<Vec<u8>> {
     }
     w.write_record(&header).map_err(err)?;
     for (point, variant, items) in groups(doc) {
+        // Checked documents always have the point and its values; an unchecked one is an
+        // error here, never a panic.
+        let p = doc.points.get(point).ok_or_else(|| {
+            Error::Usage(format!(
+                "writing sweep.csv: a run names point {point}, which the sweep does not have"
+            ))
+        })?;
         let mut rec = vec![point.to_string(), variant];
-        let p = &doc.points[point];
-        rec.extend(doc.parameters.iter().map(|k| json_text(&p.values[k])));
+        for k in &doc.parameters {
+            let v = p.values.get(k).ok_or_else(|| {
+                Error::Usage(format!(
+                    "writing sweep.csv: point {point} has no value for '{k}'"
+                ))
+            })?;
+            rec.push(json_text(v));
+        }
         rec.push(items.len().to_string());
         for (_, path, scale) in METRICS {
             let xs: Vec<f64> = items.iter().map(|s| get(s, path) * scale).collect();

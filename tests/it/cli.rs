@@ -486,3 +486,33 @@ fn report_command_and_run_report_flag() {
     let o = spillway(&["run", &f, "--report"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// Issue 12 point 6 / issue 13 case 14: `--jobs 0` was accepted silently and `--jobs 100000`
+/// spent 12-15 s spawning threads before failing. Both are refused before any thread starts.
+#[test]
+fn jobs_must_be_from_1_to_1024() {
+    let dir = tempdir();
+    let f = scenario_file(&dir, "s.toml", SMALL);
+    let out = dir.join("o");
+    for jobs in ["0", "100000", "1025", "many"] {
+        for cmd in [
+            &["run", &f][..],
+            &["check", &f],
+            &[
+                "sweep",
+                &f,
+                "--out",
+                out.to_str().unwrap(),
+                "--grid",
+                "workload.rate_per_min=5",
+            ],
+        ] {
+            let mut args = cmd.to_vec();
+            args.extend(["--jobs", jobs]);
+            // Refused while parsing flags, before any thread is spawned (the message is
+            // clap's "invalid value ... for '--jobs <N>'").
+            assert_bad(&spillway(&args), &["--jobs <N>", "from 1 to 1024"]);
+        }
+    }
+    assert!(!out.exists());
+}
