@@ -88,6 +88,9 @@ pub struct Client<'a> {
 }
 
 impl<'a> Client<'a> {
+    /// Bytes of per-session state this room keeps for each session slot.
+    pub const SLOT_BYTES: usize = std::mem::size_of::<Request>();
+
     /// The client of a run with master seed `seed`.
     pub fn new(policy: &'a ClientPolicy, seed: u64) -> Self {
         Client {

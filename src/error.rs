@@ -51,6 +51,9 @@ pub enum Error {
     /// A command-line argument is malformed.
     #[error("{0}")]
     Usage(String),
+    /// The user interrupted the work (Ctrl-C); nothing was written.
+    #[error("interrupted; nothing was written")]
+    Interrupted,
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

@@ -3,9 +3,11 @@
 //! Each variant is one single-threaded run; rayon spreads runs over cores. Results are
 //! collected by index, so the output is identical whatever the thread count.
 
+use std::sync::atomic::{AtomicBool, AtomicU64};
+
 use rayon::prelude::*;
 
-use crate::engine::{RequestSink, simulate};
+use crate::engine::{Control, RequestSink, simulate_with};
 use crate::error::{Error, Result};
 use crate::metrics::{RunMetrics, SUMMARY_SCHEMA, Summary, VariantSummary};
 use crate::scenario::{Scenario, ScenarioSet};
@@ -42,19 +44,61 @@ pub fn select<'a>(set: &'a ScenarioSet, only: &[String]) -> Result<Vec<&'a Scena
         .collect())
 }
 
+/// Budgets and observers of a set of runs.
+#[derive(Debug, Default)]
+pub struct RunOptions<'a> {
+    /// Event budget per run (`None`: unlimited).
+    pub max_events: Option<u64>,
+    /// Per-session state budget per run, bytes (`None`: unlimited).
+    pub max_state_bytes: Option<u64>,
+    /// Set by a Ctrl-C handler: every run stops at its next check.
+    pub interrupt: Option<&'a AtomicBool>,
+    /// Simulated time reached by each run (microseconds), by position in the variant list,
+    /// for a progress display.
+    pub progress: Option<&'a [AtomicU64]>,
+}
+
 /// Runs the given variants in parallel. `make_sink` may give each variant a per-request sink.
 pub fn run_variants<F>(variants: &[&Scenario], make_sink: F) -> Result<Vec<VariantRun>>
 where
     F: Fn(&Scenario) -> Result<Option<Box<dyn FinishingSink>>> + Sync,
 {
+    run_variants_with(variants, &RunOptions::default(), make_sink)
+}
+
+/// [`run_variants`] under budgets and observers. A run stopped early (budget, stalled clock,
+/// Ctrl-C) is an error naming the variant and what to do; its sink is not finished (its
+/// temporary file is removed when the sink is dropped).
+pub fn run_variants_with<F>(
+    variants: &[&Scenario],
+    opts: &RunOptions,
+    make_sink: F,
+) -> Result<Vec<VariantRun>>
+where
+    F: Fn(&Scenario) -> Result<Option<Box<dyn FinishingSink>>> + Sync,
+{
     variants
         .par_iter()
-        .map(|sc| {
+        .enumerate()
+        .map(|(i, sc)| {
+            let control = Control {
+                max_events: opts.max_events.unwrap_or(u64::MAX),
+                max_state_bytes: opts.max_state_bytes.unwrap_or(u64::MAX),
+                interrupt: opts.interrupt,
+                progress: opts.progress.and_then(|p| p.get(i)),
+            };
             let mut sink = make_sink(sc)?;
             let metrics = match sink.as_mut() {
-                Some(s) => simulate(sc, Some(s.as_sink())),
-                None => simulate(sc, None),
+                Some(s) => simulate_with(sc, Some(s.as_sink()), control),
+                None => simulate_with(sc, None, control),
             };
+            if let Some(stop) = metrics.stopped {
+                let why = stop.describe(sc.duration + sc.drain);
+                return Err(match stop {
+                    crate::engine::Stopped::Interrupted { .. } => Error::Interrupted,
+                    _ => Error::Usage(format!("variant '{}': {why}", sc.variant)),
+                });
+            }
             if let Some(s) = sink {
                 s.finish()?;
             }

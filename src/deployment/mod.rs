@@ -201,6 +201,9 @@ pub struct DeploymentTotals {
 }
 
 impl<'a> Deployments<'a> {
+    /// Bytes of per-session state this room keeps for each session slot.
+    pub const SLOT_BYTES: usize = std::mem::size_of::<Attempt>();
+
     /// The deployments of `sc`; deadline lanes are made on `q` (one for the client's
     /// timeout, one for the gateway's when `gateway_timeout`, one per distinct completion
     /// window).

@@ -15,7 +15,12 @@
 //! a session key, an attempt id or a decode generation (lazy cancellation), and every
 //! per-deployment structure is O(log n) or O(1) amortized.
 
+mod control;
 mod flow;
+
+pub use control::{
+    CHECK_EVERY, Control, DEFAULT_MAX_EVENTS, DEFAULT_MAX_STATE_BYTES, STALL_CHECKS, Stopped,
+};
 
 use crate::client::Client;
 use crate::deployment::Deployments;
@@ -46,11 +51,26 @@ pub struct Engine<'a> {
     attempts: u64,
     sink: Option<&'a mut dyn RequestSink>,
     audit: Option<&'a mut dyn Audit>,
+    watch: control::Watch<'a>,
+    /// Bytes of state per session slot, over every room's slab.
+    slot_bytes: u64,
 }
 
 /// Runs one variant to the end and returns what it measured.
 pub fn simulate<'a>(sc: &'a Scenario, sink: Option<&'a mut dyn RequestSink>) -> RunMetrics {
     Engine::new(sc, sink).run()
+}
+
+/// [`simulate`] under `control`: budgets, Ctrl-C and progress. A run stopped early says why
+/// in [`RunMetrics::stopped`].
+pub fn simulate_with<'a>(
+    sc: &'a Scenario,
+    sink: Option<&'a mut dyn RequestSink>,
+    control: Control<'a>,
+) -> RunMetrics {
+    let mut e = Engine::new(sc, sink);
+    e.watch = control::Watch::new(control);
+    e.run()
 }
 
 /// [`simulate`] with an auditor that sees internal steps (for invariant tests).
@@ -91,6 +111,12 @@ impl<'a> Engine<'a> {
             attempts: 0,
             sink,
             audit: None,
+            watch: control::Watch::new(Control::default()),
+            slot_bytes: (Workload::SLOT_BYTES
+                + Client::SLOT_BYTES
+                + Deployments::SLOT_BYTES
+                + sc.gateway.as_ref().map_or(0, |_| Gateway::SLOT_BYTES))
+                as u64,
         }
     }
 
@@ -99,6 +125,7 @@ impl<'a> Engine<'a> {
         self.workload.start(&mut self.queue);
         let end = self.sc.duration + self.sc.drain;
         let mut cut = false;
+        let mut stopped = None;
         while let Some((t, ev)) = self.queue.pop() {
             if t > end {
                 cut = true;
@@ -114,11 +141,27 @@ impl<'a> Engine<'a> {
             }
             self.advance_clock(t);
             self.handle(ev);
-            self.metrics.event();
+            if self.metrics.event() & (CHECK_EVERY - 1) == 0 {
+                stopped = self.check();
+                if stopped.is_some() {
+                    break;
+                }
+            }
         }
         let stop = if cut { end } else { self.now };
         self.advance_clock(stop);
-        self.finish()
+        let mut m = self.finish();
+        m.stopped = stopped;
+        m
+    }
+
+    /// The periodic look at the run's [`Control`].
+    #[cold]
+    fn check(&mut self) -> Option<Stopped> {
+        let slots = self.workload.slots() as u64;
+        let state = slots * self.slot_bytes + self.queue.bytes() as u64;
+        self.watch
+            .check(self.now, self.metrics.events(), slots, state)
     }
 
     fn advance_clock(&mut self, t: SimTime) {

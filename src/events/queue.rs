@@ -112,6 +112,11 @@ impl<E> EventQueue<E> {
         self.heap.len() + self.lanes.iter().map(VecDeque::len).sum::<usize>()
     }
 
+    /// Bytes the waiting events take (not counting spare capacity).
+    pub fn bytes(&self) -> usize {
+        self.len() * std::mem::size_of::<Item<E>>()
+    }
+
     /// Whether no event waits.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -129,6 +129,9 @@ pub struct Gateway<'a> {
 }
 
 impl<'a> Gateway<'a> {
+    /// Bytes of per-session state this room keeps for each session slot.
+    pub const SLOT_BYTES: usize = std::mem::size_of::<Forward>();
+
     /// The gateway `spec` of a run with master seed `seed`, `classes` session classes, the
     /// run's `models`, ending at `horizon`.
     pub fn new(

@@ -258,4 +258,6 @@ pub struct RunMetrics {
     pub events: u64,
     /// Simulated span: from 0 to the last event (or the cut-off).
     pub span: SimTime,
+    /// Why the run stopped before its end, if it did (its figures are then partial).
+    pub stopped: Option<crate::engine::Stopped>,
 }

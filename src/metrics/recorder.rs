@@ -114,10 +114,16 @@ impl Recorder {
         self.m.wasted_tokens += tokens as u64;
     }
 
-    /// A live event was handled.
+    /// A live event was handled; returns the count so far.
     #[inline]
-    pub fn event(&mut self) {
+    pub fn event(&mut self) -> u64 {
         self.m.events += 1;
+        self.m.events
+    }
+
+    /// Live events handled so far.
+    pub fn events(&self) -> u64 {
+        self.m.events
     }
 
     /// Moves the clock from `now` to `t`, closing every interval boundary passed on the way

@@ -84,6 +84,9 @@ pub struct Workload<'a> {
 }
 
 impl<'a> Workload<'a> {
+    /// Bytes of per-session state this room keeps for each session slot.
+    pub const SLOT_BYTES: usize = std::mem::size_of::<Session>();
+
     /// The workload of `sc`.
     pub fn new(sc: &'a Scenario) -> Self {
         let users = match sc.workload.arrivals {
@@ -198,6 +201,11 @@ impl<'a> Workload<'a> {
         s.call.speed_z = StandardNormal.sample(&mut s.rng);
         s.think = SimTime::from_secs_f64(class.think_time_s.sample(&mut s.rng));
         s.call
+    }
+
+    /// Session slots allocated (the most sessions ever in flight at once).
+    pub fn slots(&self) -> usize {
+        self.sessions.len()
     }
 
     /// The current call of the session in `slot`.
