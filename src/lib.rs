@@ -79,6 +79,8 @@
 //! - [`metrics`] counts and builds the `spillway.summary/v1` document; [`output`] renders it
 //!   (table, JSON, Markdown, CSV), writing files atomically.
 //! - [`runner`] runs variants in parallel with rayon and collects them in file order.
+//! - [`report`] reads saved outputs back into the typed documents (checked) and draws the HTML
+//!   report; [`words`] holds the sentences and tables it shares with the Markdown exporter.
 //!
 //! ## The determinism contract
 //!
@@ -118,6 +120,7 @@ pub mod scenario;
 pub mod slo;
 pub mod sweep;
 pub mod time;
+pub mod words;
 
 #[cfg(test)]
 pub(crate) mod testkit {
