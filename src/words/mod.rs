@@ -81,37 +81,70 @@ pub fn esc(s: &str) -> String {
     o
 }
 
+/// What a number that is not finite (an overflow, a division by zero) shows as.
+pub const NA: &str = "n/a";
+
+/// Beyond this magnitude numbers are written in scientific notation.
+const HUGE: f64 = 1e15;
+
+/// `x` in scientific notation with up to 3 decimals: `1e300`, `2.5e-7`.
+pub fn sci(x: f64) -> String {
+    let s = format!("{x:.3e}");
+    let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+    let m = m.trim_end_matches('0').trim_end_matches('.');
+    format!("{m}e{e}")
+}
+
+/// `x` with `digits` decimals (`format!("{x:.digits$}")`), in scientific notation beyond
+/// 1e15, [`NA`] when not finite.
+pub fn fixed(x: f64, digits: usize) -> String {
+    if !x.is_finite() {
+        NA.to_string()
+    } else if x.abs() >= HUGE {
+        sci(x)
+    } else {
+        format!("{x:.digits$}")
+    }
+}
+
 /// A duration given in milliseconds, in seconds with sensible precision: `354 s`, `6.5 s`,
-/// `0.42 s`.
+/// `0.42 s`; `n/a` when not finite.
 pub fn fmt_secs(ms: f64) -> String {
-    format!("{} s", num_secs(ms / 1e3))
+    let s = num_secs(ms / 1e3);
+    if s == NA { s } else { format!("{s} s") }
 }
 
 /// A number of seconds without the unit (same precision rules as [`fmt_secs`]).
 pub fn num_secs(s: f64) -> String {
     if s.abs() >= 9.95 {
-        format!("{s:.0}")
+        fixed(s, 0)
     } else if s.abs() >= 0.995 {
-        format!("{s:.1}")
+        fixed(s, 1)
     } else {
-        format!("{s:.2}")
+        fixed(s, 2)
     }
 }
 
 /// A failure ratio (0..1) as a percentage with one decimal; tiny non-zero ratios show as
-/// `<0.1%` rather than a misleading `0.0%`.
+/// `<0.1%` rather than a misleading `0.0%`; `n/a` when not finite.
 pub fn fmt_ratio(r: f64) -> String {
     let p = r * 100.0;
-    if p > 0.0 && p < 0.05 {
+    if !p.is_finite() {
+        NA.to_string()
+    } else if p > 0.0 && p < 0.05 {
         "<0.1%".to_string()
     } else {
-        format!("{p:.1}%")
+        format!("{}%", fixed(p, 1))
     }
 }
 
-/// US dollars: `$2.38`, `$147.06`, `$1,234`.
+/// US dollars: `$2.38`, `$147.06`, `$1,234`, `$3.1e303`; `n/a` when not finite.
 pub fn fmt_usd(x: f64) -> String {
-    if x.abs() >= 1000.0 {
+    if !x.is_finite() {
+        NA.to_string()
+    } else if x.abs() >= HUGE {
+        format!("${}", sci(x))
+    } else if x.abs() >= 1000.0 {
         format!("${}", thousands(x.round() as i64))
     } else {
         format!("${x:.2}")
@@ -132,8 +165,12 @@ pub fn thousands(n: i64) -> String {
 }
 
 /// Relative change of `new` against `base`, rounded to a whole percent with its sign:
-/// `+193%`, `-71%`, `±0%`; `n/a` when the baseline is zero and the new value is not.
+/// `+193%`, `-71%`, `±0%`; `n/a` when the baseline is zero and the new value is not, or when
+/// either is not finite.
 pub fn pct_change(new: f64, base: f64) -> String {
+    if !new.is_finite() || !base.is_finite() {
+        return NA.to_string();
+    }
     if base == 0.0 {
         return if new == 0.0 {
             "±0%".to_string()
@@ -142,8 +179,12 @@ pub fn pct_change(new: f64, base: f64) -> String {
         };
     }
     let r = ((new / base - 1.0) * 100.0).round();
-    if r == 0.0 {
+    if !r.is_finite() {
+        NA.to_string()
+    } else if r == 0.0 {
         "±0%".to_string()
+    } else if r.abs() >= HUGE {
+        format!("{}{}%", if r > 0.0 { "+" } else { "" }, sci(r))
     } else {
         format!("{r:+.0}%")
     }
@@ -215,5 +256,29 @@ mod tests {
         assert_eq!(fmt_usd(2.377), "$2.38");
         assert_eq!(thousands(-1234567), "-1,234,567");
         assert_eq!(esc("a<b & 'c'"), "a&lt;b &amp; &#39;c&#39;");
+    }
+
+    /// A division by zero or an overflow shows as n/a, never inf or NaN; huge values in
+    /// scientific notation rather than 300 digits or a saturated integer.
+    #[test]
+    fn non_finite_and_huge_numbers() {
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            for text in [
+                fmt_secs(x),
+                num_secs(x),
+                fmt_ratio(x),
+                fmt_usd(x),
+                fixed(x, 2),
+                pct_change(x, 1.0),
+                pct_change(1.0, x),
+            ] {
+                assert_eq!(text, NA);
+            }
+        }
+        assert_eq!(pct_change(1e300, 1e-300), NA);
+        assert_eq!(fmt_usd(3.14e303), "$3.14e303");
+        assert_eq!(fixed(1e300, 2), "1e300");
+        assert_eq!(fmt_secs(2e20), "2e17 s");
+        assert_eq!(fmt_ratio(1e300), "1e302%");
     }
 }

@@ -2,7 +2,7 @@
 //! variant against the first, and the summary, detail and deployment tables, all read from
 //! the typed summary document.
 
-use super::{Sentence, Table, fmt_ratio, fmt_secs, fmt_usd, pct_change};
+use super::{Sentence, Table, fixed, fmt_ratio, fmt_secs, fmt_usd, pct_change};
 use crate::metrics::{Summary, VariantSummary};
 
 /// Whether any session of `v` completed (so session percentiles and cost per session mean
@@ -145,7 +145,7 @@ pub fn comparisons(run: &Summary) -> Vec<Sentence> {
 
 fn secs_cell(v: &VariantSummary, ms: f64) -> String {
     if has_sessions(v) {
-        format!("{:.1}", ms / 1e3)
+        fixed(ms / 1e3, 1)
     } else {
         "n/a".to_string()
     }
@@ -172,11 +172,11 @@ pub fn summary_table(run: &Summary) -> Table {
             secs_cell(v, d.p50),
             secs_cell(v, d.p95),
             v.requests.sent.to_string(),
-            format!("{:.2}", v.requests.failed_ratio * 100.0),
-            format!("{:.1}", v.latency_ms.e2e.p95 / 1e3),
-            format!("{:.2}", v.cost_usd.total),
+            fixed(v.requests.failed_ratio * 100.0, 2),
+            fixed(v.latency_ms.e2e.p95 / 1e3, 1),
+            fixed(v.cost_usd.total, 2),
             if has_sessions(v) {
-                format!("{:.2}", v.cost_usd.per_1k_sessions)
+                fixed(v.cost_usd.per_1k_sessions, 2)
             } else {
                 "n/a".to_string()
             },
@@ -210,10 +210,10 @@ pub fn detail_table(run: &Summary) -> Table {
             r.other_failed.to_string(),
             r.retries.to_string(),
             r.spilled.to_string(),
-            format!("{:.2}", v.latency_ms.ttft.p50 / 1e3),
-            format!("{:.1}", v.latency_ms.e2e.p50 / 1e3),
-            format!("{:.0}", v.tokens.completion_per_request),
-            format!("{:.0}", v.tokens.generated_per_request),
+            fixed(v.latency_ms.ttft.p50 / 1e3, 2),
+            fixed(v.latency_ms.e2e.p50 / 1e3, 1),
+            fixed(v.tokens.completion_per_request, 0),
+            fixed(v.tokens.generated_per_request, 0),
         ]);
     }
     t
@@ -244,8 +244,8 @@ pub fn deployment_table(run: &Summary) -> Table {
                 d.rejected_429.to_string(),
                 d.timed_out_408.to_string(),
                 d.spilled_in.to_string(),
-                format!("{:.1}%", d.utilization_mean * 100.0),
-                format!("{:.2}", d.cost_usd),
+                format!("{}%", fixed(d.utilization_mean * 100.0, 1)),
+                fixed(d.cost_usd, 2),
             ]);
         }
     }

@@ -111,7 +111,14 @@ impl XPlan {
             vals.last().copied().unwrap_or(1.0),
         );
         if lo > 0.0 && hi / lo >= 10.0 {
-            let pad = (hi / lo).powf(0.04);
+            // 4% of the range on a log scale each side (through logarithms when the ratio
+            // overflows).
+            let r = hi / lo;
+            let pad = if r.is_finite() {
+                r.powf(0.04)
+            } else {
+                ((hi.ln() - lo.ln()) * 0.04).exp()
+            };
             let mut a = Axis::log_fit(lo / pad, hi * pad);
             if vals.len() <= 12 {
                 a.ticks = vals;

@@ -457,7 +457,9 @@ impl Metric {
 
     /// A value in the shown unit as text (`6.5 s`, `$2.38`, `0.25%`).
     pub fn show(&self, x: f64) -> String {
-        if self.unit_suffix == " s" {
+        if !x.is_finite() {
+            crate::words::NA.to_string()
+        } else if self.unit_suffix == " s" {
             fmt_secs(x * 1e3)
         } else if self.unit_suffix == " USD" {
             fmt_usd(x)

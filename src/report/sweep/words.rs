@@ -4,7 +4,7 @@
 
 use super::model::{Metric, SloView, Stat, Sweep, value_text};
 use crate::report::charts::pareto;
-use crate::words::{Sentence, Table, esc, fmt_ratio, fmt_secs, fmt_usd};
+use crate::words::{Sentence, Table, esc, fixed, fmt_ratio, fmt_secs, fmt_usd};
 
 /// The opening paragraph.
 pub fn intro(s: &Sweep) -> Sentence {
@@ -225,8 +225,8 @@ fn range(s: &Sweep, v: &str) -> Sentence {
 fn with_ci(st: Option<Stat>, digits: usize) -> String {
     match st {
         None => "n/a".into(),
-        Some(st) if st.n > 1 => format!("{:.*} ± {:.*}", digits, st.mean, digits, st.ci95),
-        Some(st) => format!("{:.*}", digits, st.mean),
+        Some(st) if st.n > 1 => format!("{} ± {}", fixed(st.mean, digits), fixed(st.ci95, digits)),
+        Some(st) => fixed(st.mean, digits),
     }
 }
 
