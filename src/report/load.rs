@@ -20,11 +20,38 @@ use crate::error::{Error, Location, Result};
 use crate::metrics::{SUMMARY_SCHEMA, Summary, VariantSummary};
 use crate::sweep::{SWEEP_SCHEMA, SweepDoc};
 
-/// The largest file the report reads (256 MiB): a sweep of about 100,000 runs.
-pub const MAX_FILE_BYTES: u64 = 256 << 20;
+/// The largest file the report reads (128 MiB): a sweep of about 50,000 runs.
+pub const MAX_FILE_BYTES: u64 = 128 << 20;
 
 /// A problem at a field of a document: `(field path, what is wrong)`.
 pub type Bad = (String, String);
+
+/// `text` on one line: control characters (a newline in a name) escaped as `\n`, `\u{1b}`.
+pub fn one_line(text: &str) -> String {
+    let mut o = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            o.extend(c.escape_default());
+        } else {
+            o.push(c);
+        }
+    }
+    o
+}
+
+/// `e` with its message on one line ([`one_line`]).
+pub fn one_line_error(e: Error) -> Error {
+    match e {
+        Error::Usage(m) => Error::Usage(one_line(&m)),
+        Error::Io { path, source } => Error::Io {
+            path: one_line(&path),
+            source,
+        },
+        Error::Scenario { location, message } => {
+            Error::Usage(one_line(&format!("{location}: {message}")))
+        }
+    }
+}
 
 /// The error for `path` at `field` (and line/column when known).
 pub fn bad_at(path: &Path, line_col: Option<(usize, usize)>, field: &str, message: &str) -> Error {
@@ -162,7 +189,8 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
 /// A checked sweep document, with every run's summary read into the typed struct.
 #[derive(Clone, Debug)]
 pub struct SavedSweep {
-    /// The document as `spillway sweep` wrote it.
+    /// The document as `spillway sweep` wrote it (each run's `summary` is the typed summary
+    /// written back, so exactly what was read when it was well formed).
     pub doc: SweepDoc,
     /// `summaries[k]` is `doc.runs[k].summary`, typed.
     pub summaries: Vec<VariantSummary>,
@@ -180,7 +208,7 @@ pub fn read_sweep(path: &Path) -> Result<SavedSweep> {
 }
 
 /// Checks a sweep document (already typed) and reads its runs' summaries.
-pub fn sweep_from_doc(doc: SweepDoc) -> std::result::Result<SavedSweep, Bad> {
+pub fn sweep_from_doc(mut doc: SweepDoc) -> std::result::Result<SavedSweep, Bad> {
     if doc.schema != SWEEP_SCHEMA {
         return Err((
             "schema".into(),
@@ -192,16 +220,17 @@ pub fn sweep_from_doc(doc: SweepDoc) -> std::result::Result<SavedSweep, Bad> {
     }
     check::sweep(&doc)?;
     let mut summaries = Vec::with_capacity(doc.runs.len());
-    for (k, r) in doc.runs.iter().enumerate() {
+    for (k, r) in doc.runs.iter_mut().enumerate() {
         let field = |f: &str| {
             format!(
                 "runs[{k}].summary{}{f}",
                 if f.is_empty() { "" } else { "." }
             )
         };
-        // An owned value: the summary's names are `&'static str`.
-        let v: VariantSummary =
-            serde_path_to_error::deserialize(r.summary.clone()).map_err(|e| {
+        // Read from the owned value (the summary's names are `&'static str`), then write the
+        // typed summary back in its place: one copy of each run in memory, not two.
+        let v: VariantSummary = serde_path_to_error::deserialize(std::mem::take(&mut r.summary))
+            .map_err(|e| {
                 (
                     field(&e.path().to_string()),
                     domain_words(&e.inner().to_string()),
@@ -213,6 +242,11 @@ pub fn sweep_from_doc(doc: SweepDoc) -> std::result::Result<SavedSweep, Bad> {
                 field("name"),
                 format!("'{}', but the run is of variant '{}'", v.name, r.variant),
             ));
+        }
+        r.summary = serde_json::to_value(&v).expect("summary serializes");
+        // As `spillway sweep` stores it: without the CDF points.
+        if let Some(m) = r.summary.as_object_mut() {
+            m.remove("distributions");
         }
         summaries.push(v);
     }
@@ -262,9 +296,10 @@ impl Run {
             ));
         }
         let mut series = Vec::with_capacity(paths.len());
+        let mut budget = super::series::MAX_SERIES_VALUES;
         for (v, p) in summary.variants.iter().zip(&paths) {
             series.push(if p.is_file() {
-                Some(Series::load(p, v)?)
+                Some(Series::load(p, v, &mut budget)?)
             } else {
                 None
             });
@@ -322,9 +357,7 @@ mod tests {
             );
             assert_eq!(saved.summaries.len(), saved.doc.runs.len());
             for (typed, r) in saved.summaries.iter().zip(&saved.doc.runs) {
-                let mut back = serde_json::to_value(typed).unwrap();
-                back.as_object_mut().unwrap().remove("distributions");
-                assert_eq!(back, r.summary, "{dir}: run {}", r.index);
+                assert_eq!(typed.name, r.variant);
             }
         }
     }
@@ -383,6 +416,13 @@ mod tests {
         let loc = e.split(": ").next().unwrap();
         assert_eq!(loc.matches(':').count(), 2, "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn errors_stay_on_one_line() {
+        assert_eq!(one_line("a\nb\tc\u{1b}"), "a\\nb\\tc\\u{1b}");
+        let e = one_line_error(Error::Usage("x: 'two\nlines'".into()));
+        assert_eq!(e.to_string(), "x: 'two\\nlines'");
     }
 
     #[test]

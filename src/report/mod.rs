@@ -40,6 +40,10 @@ pub const REPORT_FILE: &str = "report.html";
 /// present, a run when `summary.json` is). Every file is checked before use
 /// ([`load`]): a wrong schema, type, range or index is an error naming the file and field.
 pub fn render_dir(dir: &Path) -> Result<String> {
+    render_dir_inner(dir).map_err(load::one_line_error)
+}
+
+fn render_dir_inner(dir: &Path) -> Result<String> {
     let sweep = dir.join("sweep.json");
     let summary = dir.join("summary.json");
     if sweep.is_file() {
@@ -74,8 +78,8 @@ pub fn write_report(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
 
 /// The Markdown summary of a sweep document (checked first, like `sweep.json`).
 pub fn sweep_markdown(doc: SweepDoc) -> Result<String> {
-    let saved =
-        load::sweep_from_doc(doc).map_err(|(f, m)| Error::Usage(format!("sweep: {f}: {m}")))?;
+    let saved = load::sweep_from_doc(doc)
+        .map_err(|(f, m)| Error::Usage(load::one_line(&format!("sweep: key '{f}': {m}"))))?;
     Ok(sweep::markdown(&sweep::model::Sweep::new(saved)))
 }
 

@@ -41,11 +41,16 @@ const FIXED: [&str; 6] = [
     "in_flight",
 ];
 
+/// The most numbers the report reads from a run's time series, all variants together
+/// (20 million: a week at one row per second for one variant, or a year per minute).
+pub const MAX_SERIES_VALUES: usize = 20_000_000;
+
 impl Series {
-    /// Reads and checks the time series of variant `v` from `path`.
-    pub fn load(path: &Path, v: &VariantSummary) -> Result<Series> {
+    /// Reads and checks the time series of variant `v` from `path`; `budget` is how many
+    /// more numbers may be read (see [`MAX_SERIES_VALUES`]), decreased by what is read.
+    pub fn load(path: &Path, v: &VariantSummary, budget: &mut usize) -> Result<Series> {
         let text = read_text(path)?;
-        let mut series = Series::parse(&text, path)?;
+        let mut series = Series::parse(&text, path, v, budget)?;
         if let Some(&last) = series.t_s.last() {
             series.partial_last =
                 series.t_s.len() > 1 && v.sim.span_s - last < series.interval_s() - 1e-6;
@@ -53,8 +58,15 @@ impl Series {
         Ok(series)
     }
 
-    /// Parses the CSV text; `path` names the file in errors.
-    pub fn parse(text: &str, path: &Path) -> Result<Series> {
+    /// Parses and checks the CSV text of variant `v`: every column the simulator writes, one
+    /// utilization column per deployment of `v` in its order, finite numbers >= 0, interval
+    /// starts increasing. `path` names the file in errors.
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        v: &VariantSummary,
+        budget: &mut usize,
+    ) -> Result<Series> {
         let bad = |m: String| Error::Usage(format!("{}: {m}", path.display()));
         let mut r = csv::ReaderBuilder::new()
             .has_headers(true)
@@ -65,14 +77,42 @@ impl Series {
             .iter()
             .map(str::to_string)
             .collect();
-        let col = |name: &str| header.iter().position(|h| h == name);
-        let t_col = col("t_s").ok_or_else(|| bad("no t_s column in the header".into()))?;
-        let fixed = FIXED.map(col);
+        let col = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| bad(format!("no '{name}' column in the header")))
+        };
+        let mut cols = vec![col("t_s")?];
+        for name in FIXED {
+            cols.push(col(name)?);
+        }
         let util_cols: Vec<(String, usize)> = header
             .iter()
             .enumerate()
             .filter_map(|(i, h)| h.strip_suffix("_utilization").map(|n| (n.to_string(), i)))
             .collect();
+        if !util_cols
+            .iter()
+            .map(|u| &u.0)
+            .eq(v.deployments.iter().map(|d| &d.name))
+        {
+            return Err(bad(format!(
+                "header: utilization columns for {}, but variant '{}' has deployments {}",
+                util_cols
+                    .iter()
+                    .map(|u| u.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                v.name,
+                v.deployments
+                    .iter()
+                    .map(|d| d.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        cols.extend(util_cols.iter().map(|u| u.1));
         let mut s = Series {
             utilization: util_cols
                 .iter()
@@ -80,35 +120,57 @@ impl Series {
                 .collect(),
             ..Default::default()
         };
+        let mut row_values = Vec::with_capacity(cols.len());
         for (line, rec) in r.records().enumerate() {
             let row = line + 2;
             let rec = rec.map_err(|e| bad(format!("row {row}: {e}")))?;
-            let num = |c: Option<usize>| -> Result<f64> {
-                match c {
-                    None => Ok(0.0),
-                    Some(c) => {
-                        let cell = rec.get(c).unwrap_or("");
-                        cell.trim().parse::<f64>().map_err(|_| {
-                            bad(format!(
-                                "row {row}, column '{}': '{cell}' is not a number",
-                                header[c]
-                            ))
-                        })
+            *budget = budget.checked_sub(cols.len()).ok_or_else(|| {
+                bad(format!(
+                    "row {row}: the run's time series hold more than {MAX_SERIES_VALUES} numbers, \
+                     the most the report reads (a longer scenario.metrics_interval writes fewer rows)"
+                ))
+            })?;
+            row_values.clear();
+            for &c in &cols {
+                let cell = rec.get(c).unwrap_or("");
+                match cell.trim().parse::<f64>() {
+                    Ok(x) if x.is_finite() && x >= 0.0 => row_values.push(x),
+                    _ => {
+                        return Err(bad(format!(
+                            "row {row}, column '{}': '{cell}' is not a number >= 0",
+                            header[c]
+                        )));
                     }
                 }
-            };
-            s.t_s.push(num(Some(t_col))?);
-            s.arrivals.push(num(fixed[0])?);
-            s.completions.push(num(fixed[1])?);
-            s.failures.push(num(fixed[2])?);
-            s.rejected_429.push(num(fixed[3])?);
-            s.timed_out_408.push(num(fixed[4])?);
-            s.in_flight.push(num(fixed[5])?);
-            for (k, (_, c)) in util_cols.iter().enumerate() {
-                s.utilization[k].1.push(num(Some(*c))?);
             }
+            if s.t_s.last().is_some_and(|&t| row_values[0] <= t) {
+                return Err(bad(format!(
+                    "row {row}, column 't_s': {} does not come after the row before",
+                    row_values[0]
+                )));
+            }
+            s.push(&row_values);
         }
         Ok(s)
+    }
+
+    /// Appends one checked row: `t_s`, the [`FIXED`] columns, then utilization per deployment.
+    fn push(&mut self, row: &[f64]) {
+        let fixed = [
+            &mut self.t_s,
+            &mut self.arrivals,
+            &mut self.completions,
+            &mut self.failures,
+            &mut self.rejected_429,
+            &mut self.timed_out_408,
+            &mut self.in_flight,
+        ];
+        for (col, x) in fixed.into_iter().zip(row) {
+            col.push(*x);
+        }
+        for (u, x) in self.utilization.iter_mut().zip(&row[7..]) {
+            u.1.push(*x);
+        }
     }
 
     /// The interval length in seconds (the most common step between rows; 60 when unknown).

@@ -34,6 +34,9 @@ pub fn pareto(points: &[(f64, f64)]) -> Vec<usize> {
     out
 }
 
+/// The most points of a scatter that get a label.
+const MAX_LABELS: usize = 40;
+
 /// A labelled scatter of (x, y) points with the Pareto frontier dashed.
 pub struct Scatter<'a> {
     pub title: &'a str,
@@ -130,9 +133,21 @@ pub fn scatter(sc: &Scatter) -> Result<String> {
 /// Labels the points (or only the frontier's), one label for points drawn on top of each
 /// other, placed clear of each other and of the other points.
 fn draw_labels(c: &mut Chart, sc: &Scatter, on_front: &[bool], x: &Axis, y: &Axis) -> R {
-    let candidates: Vec<usize> = (0..sc.points.len())
+    let mut candidates: Vec<usize> = (0..sc.points.len())
         .filter(|k| !sc.label_frontier_only || on_front[*k])
         .collect();
+    // Past MAX_LABELS, an evenly spaced selection of them (in point order): more would not
+    // be read, and placing them takes time quadratic in their number.
+    if candidates.len() > MAX_LABELS {
+        let n = candidates.len();
+        candidates = (0..MAX_LABELS)
+            .map(|k| candidates[k * (n - 1) / (MAX_LABELS - 1)])
+            .collect();
+    }
+    let mut labelled = vec![false; sc.points.len()];
+    for &k in &candidates {
+        labelled[k] = true;
+    }
     // Points drawn on top of each other share one label.
     let mut shown: Vec<usize> = Vec::new();
     let mut labels: Vec<String> = Vec::new();
@@ -156,7 +171,7 @@ fn draw_labels(c: &mut Chart, sc: &Scatter, on_front: &[bool], x: &Axis, y: &Axi
         c.backend_coord(&(x.hi, y.lo)),
     );
     let others: Vec<(i32, i32)> = (0..sc.points.len())
-        .filter(|k| sc.label_frontier_only && !on_front[*k])
+        .filter(|k| !labelled[*k])
         .map(|k| c.backend_coord(&(sc.points[k].0, sc.points[k].1)))
         .collect();
     let offsets = kit::place_labels(

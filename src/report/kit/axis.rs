@@ -98,7 +98,11 @@ impl Axis {
     /// at 1, 2, 5 x 10^k (only powers of ten when that would be too many, and only some of
     /// them over very wide ranges).
     pub fn log(lo: f64, hi: f64) -> Axis {
-        let lo = if lo.is_nan() { 1e-6 } else { lo.clamp(1e-6, BIG) };
+        let lo = if lo.is_nan() {
+            1e-6
+        } else {
+            lo.clamp(1e-6, BIG)
+        };
         let hi = if hi.is_nan() {
             lo * 1.01
         } else {

@@ -2,6 +2,8 @@
 //! one line per variant (and per combination of the other parameters, as shades), with 95%
 //! confidence bands over replications and the SLO bound when charting an SLO.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
@@ -24,6 +26,8 @@ pub struct XPlan {
     /// Numeric (else categorical, by index into `cats`).
     numeric: bool,
     cats: Vec<String>,
+    /// Position of each category in `cats`.
+    cat_ix: BTreeMap<String, usize>,
     /// Facets: the points of each combination of the other parameters, with a label.
     pub facets: Vec<Facet>,
 }
@@ -38,45 +42,50 @@ fn num_of(v: &Value) -> Option<f64> {
 /// Chooses the x parameter (the first numeric one that varies, else the first that varies)
 /// and groups the points by the values of the others.
 pub fn plan(s: &Sweep) -> XPlan {
-    let distinct = |k: usize| {
-        let mut seen: Vec<&Value> = Vec::new();
-        for p in &s.points {
-            if !seen.contains(&&p.values[k]) {
-                seen.push(&p.values[k]);
-            }
-        }
-        seen.len()
-    };
+    // Distinct values per parameter, by their JSON text (equal values, equal text).
+    let distinct: Vec<usize> = (0..s.params.len())
+        .map(|k| {
+            let seen: BTreeSet<String> = s.points.iter().map(|p| p.values[k].to_string()).collect();
+            seen.len()
+        })
+        .collect();
     let numeric_param = (0..s.params.len())
-        .find(|&k| distinct(k) > 1 && s.points.iter().all(|p| num_of(&p.values[k]).is_some()));
-    let param = numeric_param.or_else(|| (0..s.params.len()).find(|&k| distinct(k) > 1));
+        .find(|&k| distinct[k] > 1 && s.points.iter().all(|p| num_of(&p.values[k]).is_some()));
+    let param = numeric_param.or_else(|| (0..s.params.len()).find(|&k| distinct[k] > 1));
     let numeric = numeric_param.is_some() || param.is_none();
     let mut cats: Vec<String> = Vec::new();
+    let mut cat_ix: BTreeMap<String, usize> = BTreeMap::new();
     if let (Some(k), false) = (param, numeric) {
         for p in &s.points {
             let t = value_text(&p.values[k]);
-            if !cats.contains(&t) {
+            if !cat_ix.contains_key(&t) {
+                cat_ix.insert(t.clone(), cats.len());
                 cats.push(t);
             }
         }
     }
     let short = s.short_params();
     let mut facets: Vec<Facet> = Vec::new();
+    let mut facet_ix: BTreeMap<String, usize> = BTreeMap::new();
     for p in &s.points {
         let label = (0..s.params.len())
-            .filter(|&k| Some(k) != param && distinct(k) > 1)
+            .filter(|&k| Some(k) != param && distinct[k] > 1)
             .map(|k| format!("{}={}", short[k], value_text(&p.values[k])))
             .collect::<Vec<_>>()
             .join(", ");
-        match facets.iter_mut().find(|f| f.0 == label) {
-            Some(f) => f.1.push(p.index),
-            None => facets.push((label, vec![p.index])),
+        match facet_ix.get(&label) {
+            Some(&f) => facets[f].1.push(p.index),
+            None => {
+                facet_ix.insert(label.clone(), facets.len());
+                facets.push((label, vec![p.index]));
+            }
         }
     }
     XPlan {
         param,
         numeric,
         cats,
+        cat_ix,
         facets,
     }
 }
@@ -87,10 +96,10 @@ impl XPlan {
         match self.param {
             None => Some(point as f64),
             Some(k) if self.numeric => num_of(&p.values[k]),
-            Some(k) => {
-                let t = value_text(&p.values[k]);
-                self.cats.iter().position(|c| *c == t).map(|i| i as f64)
-            }
+            Some(k) => self
+                .cat_ix
+                .get(&value_text(&p.values[k]))
+                .map(|&i| i as f64),
         }
     }
 

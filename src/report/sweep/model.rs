@@ -33,7 +33,8 @@ pub struct RunRec {
     pub replication: u32,
     /// The run's summary, typed.
     pub summary: VariantSummary,
-    /// The same summary as JSON, for metric paths ([`crate::slo::lookup`]).
+    /// The same summary serialized back to JSON (without `distributions`), for metric paths
+    /// ([`crate::slo::lookup`]).
     pub json: Value,
 }
 
@@ -148,7 +149,7 @@ impl Sweep {
             .zip(summaries)
             .map(|(r, summary)| RunRec {
                 point: r.point,
-                json: serde_json::to_value(&summary).expect("summary serializes"),
+                json: r.summary,
                 variant: r.variant,
                 replication: r.replication,
                 summary,

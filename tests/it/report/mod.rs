@@ -1,5 +1,7 @@
 //! The HTML report and the Markdown summaries (`spillway::report`): structure, numbers,
-//! determinism, bad input, and a real browser.
+//! determinism, bad input, and a real browser. Corrupted saved outputs: [`saved`].
+
+mod saved;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -272,7 +274,7 @@ fn markdown_says_what_the_html_says() {
 }
 
 /// Copies the files of `from` (not subdirectories) into a fresh directory.
-fn copy_dir(from: &Path) -> PathBuf {
+pub(crate) fn copy_dir(from: &Path) -> PathBuf {
     let to = tempdir().join("copy-with-another-name");
     std::fs::create_dir_all(&to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -515,11 +517,12 @@ fn bad_directories_are_errors_that_say_what_is_wrong() {
     assert!(e.contains("missing field `variants`"), "{e}");
     // A broken time series names the file and the row.
     let d = copy_dir(&root().join(RUNS[1]));
-    std::fs::write(
-        d.join("timeseries-baseline.csv"),
-        "t_s,arrivals\n0,1\n60,lots\n",
-    )
-    .unwrap();
+    let csv = std::fs::read_to_string(d.join("timeseries-baseline.csv")).unwrap();
+    let mut lines: Vec<String> = csv.lines().map(str::to_string).collect();
+    let mut cells: Vec<&str> = lines[2].split(',').collect();
+    cells[1] = "lots";
+    lines[2] = cells.join(",");
+    std::fs::write(d.join("timeseries-baseline.csv"), lines.join("\n") + "\n").unwrap();
     let e = render_dir(&d).unwrap_err().to_string();
     assert!(
         e.contains("timeseries-baseline.csv") && e.contains("row 3") && e.contains("lots"),
