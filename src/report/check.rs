@@ -12,7 +12,7 @@ use crate::metrics::{Percentiles, Summary, VariantSummary};
 use crate::sweep::SweepDoc;
 
 /// The most variants a run report draws.
-pub const MAX_VARIANTS: usize = 1_000;
+pub const MAX_VARIANTS: usize = 200;
 /// The most points of a latency or session-duration CDF (the simulator writes 102).
 pub const MAX_CDF_POINTS: usize = 1_000;
 /// The most (point, variant) combinations a sweep report draws.

@@ -185,3 +185,41 @@ impl Series {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn baseline() -> (String, VariantSummary) {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/timeouts-to-triumph");
+        let summary = crate::report::load::read_summary(&dir.join("summary.json")).unwrap();
+        let text = std::fs::read_to_string(dir.join("timeseries-baseline.csv")).unwrap();
+        (text, summary.variants[0].clone())
+    }
+
+    #[test]
+    fn a_shipped_series_reads_every_row_and_deployment() {
+        let (text, v) = baseline();
+        let mut budget = MAX_SERIES_VALUES;
+        let s = Series::parse(&text, Path::new("t.csv"), &v, &mut budget).unwrap();
+        let rows = text.lines().count() - 1;
+        assert_eq!(s.t_s.len(), rows);
+        assert_eq!(s.utilization.len(), v.deployments.len());
+        assert_eq!(MAX_SERIES_VALUES - budget, rows * (7 + v.deployments.len()));
+    }
+
+    /// The numbers read are bounded for the whole run, not by what a file says.
+    #[test]
+    fn the_budget_stops_reading_at_the_row_that_exceeds_it() {
+        let (text, v) = baseline();
+        let per_row = 7 + v.deployments.len();
+        let mut budget = 3 * per_row + 1;
+        let e = Series::parse(&text, Path::new("t.csv"), &v, &mut budget)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("t.csv: row 5: ") && e.contains("20000000"),
+            "{e}"
+        );
+    }
+}

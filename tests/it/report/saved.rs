@@ -80,7 +80,7 @@ fn corrupted_summaries_are_refused_naming_the_file_and_field() {
     refused(&d, "summary.json", &["not valid JSON", "summary.json:"]);
 
     type Edit = fn(&mut Value);
-    let cases: [(Edit, &[&str]); 12] = [
+    let cases: [(Edit, &[&str]); 13] = [
         (
             |v| v["variants"][0]["requests"]["sent"] = "32962".into(),
             &["variants[0].requests.sent", "expected a whole number"],
@@ -132,6 +132,19 @@ fn corrupted_summaries_are_refused_naming_the_file_and_field() {
         (
             |v| v["schema"] = "spillway.summary/v0".into(),
             &["'schema'"],
+        ),
+        (
+            |v| {
+                let one = v["variants"][0].clone();
+                v["variants"] = (0..201)
+                    .map(|i| {
+                        let mut x = one.clone();
+                        x["name"] = format!("v{i}").into();
+                        x
+                    })
+                    .collect();
+            },
+            &["'variants'", "201 variants", "at most 200"],
         ),
     ];
     for (f, words) in cases {
