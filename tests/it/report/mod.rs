@@ -362,7 +362,7 @@ fn run_summary(variant: &str, p95_ms: f64, failed: f64, per1k: f64) -> Value {
     r["timed_out"] = 0.into();
     r["other_failed"] = 0.into();
     r["incomplete"] = 0.into();
-    r["failed_ratio"] = failed.into();
+    r["failed_ratio"] = (n_failed as f64 / 1000.0).into();
     let ss = &mut s["sessions"];
     ss["started"] = 100.into();
     ss["completed"] = 90.into();
