@@ -3,9 +3,9 @@
 //!
 //! - [`latency`]: end-to-end latency CDFs;
 //! - [`sessions`]: session durations as boxes;
-//! - [`failures`]: failed requests by cause;
-//! - [`scatter`]: cost against speed with the Pareto frontier (also used by sweeps);
-//! - [`timeseries`]: each variant's requests, errors, load and utilization over time.
+//! - [`mod@failures`]: failed requests by cause;
+//! - [`mod@scatter`]: cost against speed with the Pareto frontier (also used by sweeps);
+//! - [`mod@timeseries`]: each variant's requests, errors, load and utilization over time.
 
 pub mod failures;
 pub mod latency;
