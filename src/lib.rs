@@ -79,9 +79,10 @@
 //!   [`deployment::RollingWindow`] or [`deployment::LeakyBucket`], serving with
 //!   [`deployment::ProcessorSharing`]), and [`metrics`] (what the user saw, and the
 //!   `spillway.summary/v1` document). `ARCHITECTURE.md` has the code map.
-//! - [`output`] renders a summary (table, JSON, Markdown, CSV), writing files atomically;
-//!   [`report`] draws HTML reports.
+//! - [`output`] renders a summary (table, JSON, Markdown, CSV), writing files atomically.
 //! - [`runner`] runs variants in parallel with rayon and collects them in file order.
+//! - [`report`] reads saved outputs back into the typed documents (checked) and draws the HTML
+//!   report; [`words`] holds the sentences and tables it shares with the Markdown exporter.
 //!
 //! ## The determinism contract
 //!
@@ -124,6 +125,7 @@ pub mod scenario;
 pub mod slo;
 pub mod sweep;
 pub mod time;
+pub mod words;
 pub mod workload;
 
 #[cfg(test)]

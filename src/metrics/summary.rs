@@ -1,7 +1,7 @@
 //! The `spillway.summary/v1` document: what a user reads of a run, built from a run's
 //! [`RunMetrics`] and its scenario after the run.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{RunMetrics, round3};
 use crate::scenario::{DeploymentKind, Scenario};
@@ -10,7 +10,7 @@ use crate::scenario::{DeploymentKind, Scenario};
 pub const SUMMARY_SCHEMA: &str = "spillway.summary/v1";
 
 /// Percentile summary in milliseconds.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Percentiles {
     pub count: u64,
     pub mean: f64,
@@ -22,9 +22,14 @@ pub struct Percentiles {
 }
 
 /// The summary document.
-#[derive(Clone, Debug, Serialize)]
+///
+/// Names the simulator writes are `&'static str`, so reading it back needs a
+/// `Deserializer<'static>`: an owned [`serde_json::Value`] or
+/// `serde_json::Deserializer::from_reader` (see [`crate::output::json::de`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
     /// Always [`SUMMARY_SCHEMA`].
+    #[serde(deserialize_with = "crate::output::json::de::summary_schema")]
     pub schema: &'static str,
     /// Scenario name.
     pub scenario: String,
@@ -35,7 +40,8 @@ pub struct Summary {
 }
 
 /// One variant's results.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(bound(deserialize = "'de: 'static"))]
 pub struct VariantSummary {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -54,19 +60,20 @@ pub struct VariantSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<FaultSummary>,
     pub sim: SimInfo,
-    /// CDF points for charts: `[value_ms, quantile]`.
+    /// CDF points for charts: `[value_ms, quantile]` (left out of `sweep.json`'s runs).
+    #[serde(default)]
     pub distributions: Distributions,
 }
 
 /// Distribution points for charts (see [`Latency::cdf`]).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Distributions {
     pub e2e_ms: Vec<[f64; 2]>,
     pub ttft_ms: Vec<[f64; 2]>,
     pub session_duration_ms: Vec<[f64; 2]>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RequestCounts {
     pub sent: u64,
     pub attempts: u64,
@@ -85,13 +92,13 @@ pub struct RequestCounts {
     pub attempts_per_request: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LatencySummary {
     pub ttft: Percentiles,
     pub e2e: Percentiles,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SessionCounts {
     pub started: u64,
     pub completed: u64,
@@ -100,7 +107,7 @@ pub struct SessionCounts {
     pub duration_ms: Percentiles,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TokenCounts {
     pub prompt: u64,
     pub completion: u64,
@@ -111,13 +118,13 @@ pub struct TokenCounts {
     pub generated_per_request: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Throughput {
     pub requests_per_min: f64,
     pub output_tokens_per_min: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Cost {
     pub total: f64,
     pub tokens: f64,
@@ -131,9 +138,10 @@ pub struct Cost {
     pub gateway_embedding: Option<f64>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeploymentSummary {
     pub name: String,
+    #[serde(deserialize_with = "crate::output::json::de::deployment_kind")]
     pub kind: &'static str,
     pub region: String,
     pub attempts: u64,
@@ -149,8 +157,9 @@ pub struct DeploymentSummary {
 }
 
 /// The gateway's counters in the summary.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GatewaySummary {
+    #[serde(deserialize_with = "crate::output::json::de::gateway_policy")]
     pub policy: &'static str,
     pub instances: u32,
     /// Forwards to backends (= `requests.attempts`).
@@ -174,7 +183,7 @@ pub struct GatewaySummary {
 }
 
 /// The gateway policies' counters (keys of the summary's `gateway` block).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct GatewayPolicySummary {
     /// Requests whose `max_tokens` the gateway's cap lowered (or set).
     pub max_tokens_capped: u64,
@@ -193,7 +202,7 @@ pub struct GatewayPolicySummary {
 }
 
 /// One gateway backend in the summary.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BackendSummary {
     pub deployment: String,
     pub priority: u32,
@@ -208,7 +217,7 @@ pub struct BackendSummary {
 }
 
 /// Injected faults in the summary.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FaultSummary {
     /// Attempts answered by an injected error (outage or transient error).
     pub errors: u64,
@@ -220,7 +229,7 @@ pub struct FaultSummary {
 }
 
 /// Per deployment fault counts.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FaultDeploymentSummary {
     pub name: String,
     pub errors: u64,
@@ -228,7 +237,7 @@ pub struct FaultDeploymentSummary {
     pub attempts_in_outage: u64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SimInfo {
     pub span_s: f64,
     pub events: u64,

@@ -1,5 +1,5 @@
 //! Markdown summary for pull requests and slides: the report's words and tables
-//! ([`crate::report::summary_markdown`]).
+//! ([`crate::words::run_markdown`]).
 
 use super::Exporter;
 use crate::metrics::Summary;
@@ -10,7 +10,6 @@ pub struct Markdown;
 impl Exporter for Markdown {
     fn render(&self, summary: &Summary) -> String {
         // The same words and tables as the HTML report's, for pull requests and slides.
-        let doc = serde_json::to_value(summary).expect("summary serializes");
-        crate::report::summary_markdown(&doc)
+        crate::words::run_markdown(summary)
     }
 }

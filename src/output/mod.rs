@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::metrics::Summary;
+use crate::words::fixed;
 
 /// Renders a summary document in one format.
 pub trait Exporter {
@@ -80,20 +81,20 @@ pub(crate) fn comparison_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<
             vec![
                 v.name.clone(),
                 format!("{}/{}", v.sessions.completed, v.sessions.started),
-                format!("{:.1}", v.sessions.duration_ms.p50 / 1e3),
-                format!("{:.1}", v.sessions.duration_ms.p95 / 1e3),
+                fixed(v.sessions.duration_ms.p50 / 1e3, 1),
+                fixed(v.sessions.duration_ms.p95 / 1e3, 1),
                 v.requests.sent.to_string(),
-                format!("{:.2}", v.requests.failed_ratio * 100.0),
+                fixed(v.requests.failed_ratio * 100.0, 2),
                 v.requests.rate_limited.to_string(),
                 v.requests.timed_out.to_string(),
                 v.requests.retries.to_string(),
                 v.requests.spilled.to_string(),
-                format!("{:.1}", v.latency_ms.e2e.p95 / 1e3),
-                format!("{:.2}", v.latency_ms.ttft.p50 / 1e3),
-                format!("{:.0}", v.tokens.completion_per_request),
-                format!("{:.0}", v.tokens.generated_per_request),
-                format!("{:.2}", v.cost_usd.total),
-                format!("{:.2}", v.cost_usd.per_1k_sessions),
+                fixed(v.latency_ms.e2e.p95 / 1e3, 1),
+                fixed(v.latency_ms.ttft.p50 / 1e3, 2),
+                fixed(v.tokens.completion_per_request, 0),
+                fixed(v.tokens.generated_per_request, 0),
+                fixed(v.cost_usd.total, 2),
+                fixed(v.cost_usd.per_1k_sessions, 2),
             ]
         })
         .collect();

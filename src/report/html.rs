@@ -2,7 +2,7 @@
 
 use super::charts::Figure;
 use super::kit::{VStyle, hex};
-use super::words::{Sentence, Table, esc};
+use crate::words::{Sentence, Table, esc};
 
 /// Inline style sheet: readable on a laptop, printable.
 const CSS: &str = r#"

@@ -19,30 +19,35 @@
 //! colour (and line pattern) in every chart of a report.
 
 pub mod charts;
-pub mod data;
+pub mod check;
 mod html;
 pub mod kit;
+pub mod load;
+pub mod series;
 pub mod sweep;
-pub mod words;
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
 use crate::error::{Error, Result};
-use data::Run;
+use crate::sweep::SweepDoc;
+use crate::words::{esc, run as run_words};
+pub use load::Run;
 
 /// The report's file name when no `--out` is given: `DIR/report.html`.
 pub const REPORT_FILE: &str = "report.html";
 
 /// Renders the report of a run or sweep output directory (a sweep when `sweep.json` is
-/// present, a run when `summary.json` is).
+/// present, a run when `summary.json` is). Every file is checked before use
+/// ([`load`]): a wrong schema, type, range or index is an error naming the file and field.
 pub fn render_dir(dir: &Path) -> Result<String> {
+    render_dir_inner(dir).map_err(load::one_line_error)
+}
+
+fn render_dir_inner(dir: &Path) -> Result<String> {
     let sweep = dir.join("sweep.json");
     let summary = dir.join("summary.json");
     if sweep.is_file() {
-        let v = data::read_json(&sweep)?;
-        sweep::render_sweep(&v).map_err(|e| prefix(&sweep, e))
+        sweep::render(&sweep::model::Sweep::new(load::read_sweep(&sweep)?))
     } else if summary.is_file() {
         render_run(&Run::load(dir)?)
     } else if !dir.is_dir() {
@@ -59,15 +64,9 @@ pub fn render_dir(dir: &Path) -> Result<String> {
     }
 }
 
-fn prefix(path: &Path, e: Error) -> Error {
-    match e {
-        Error::Usage(m) => Error::Usage(format!("{}: {m}", path.display())),
-        other => other,
-    }
-}
-
 /// Renders the report of `dir` and writes it atomically to `out` (default
-/// `DIR/report.html`); returns the path written.
+/// `DIR/report.html`); returns the path written. Nothing is written when a file of `dir` is
+/// refused.
 pub fn write_report(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
     let html = render_dir(dir)?;
     let path = out
@@ -77,21 +76,11 @@ pub fn write_report(dir: &Path, out: Option<&Path>) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The Markdown summary of a run's `summary.json` document: the same findings and tables as
-/// the HTML report, for a pull-request comment or a slide.
-pub fn summary_markdown(summary_json: &Value) -> String {
-    match Run::from_summary(summary_json) {
-        Ok(run) => words::run_markdown(&run),
-        Err(e) => format!("# Spillway report\n\n{e}\n"),
-    }
-}
-
-/// The Markdown summary of a `sweep.json` document.
-pub fn sweep_markdown(sweep_json: &Value) -> String {
-    match sweep::Sweep::from_json(sweep_json) {
-        Ok(s) => sweep::markdown(&s),
-        Err(e) => format!("# Spillway sweep report\n\n{e}\n"),
-    }
+/// The Markdown summary of a sweep document (checked first, like `sweep.json`).
+pub fn sweep_markdown(doc: SweepDoc) -> Result<String> {
+    let saved = load::sweep_from_doc(doc)
+        .map_err(|(f, m)| Error::Usage(load::one_line(&format!("sweep: key '{f}': {m}"))))?;
+    Ok(sweep::markdown(&sweep::model::Sweep::new(saved)))
 }
 
 /// Renders a loaded run as the HTML document.
@@ -99,8 +88,8 @@ pub fn render_run(run: &Run) -> Result<String> {
     let mut body = String::new();
     body += &format!(
         "<header>\n<h1>Spillway report: {}</h1>\n<p class=\"lede\">{}</p>\n",
-        words::esc(&run.scenario),
-        words::intro(run).html()
+        esc(&run.summary.scenario),
+        run_words::intro(&run.summary).html()
     );
     let has_series = run.series.iter().any(Option::is_some);
     let mut nav = vec![
@@ -119,33 +108,34 @@ pub fn render_run(run: &Run) -> Result<String> {
     body += "</header>\n";
 
     body += "<section id=\"variants\">\n<h2>Variants</h2>\n<ul class=\"key\">\n";
-    for (i, v) in run.variants.iter().enumerate() {
+    for (i, v) in run.summary.variants.iter().enumerate() {
         body += &format!(
             "<li>{}<code>{}</code>{}</li>\n",
             html::swatch(kit::vstyle(i)),
-            words::esc(&v.name),
+            esc(&v.name),
             v.description
                 .as_deref()
-                .map(|d| format!(": {}", words::esc(d)))
+                .map(|d| format!(": {}", esc(d)))
                 .unwrap_or_default()
         );
     }
     body += "</ul>\n</section>\n";
 
     body += "<section id=\"findings\">\n<h2>Findings</h2>\n";
-    body += &html::bullets(&words::headline(run), "findings");
-    let cmp = words::comparisons(run);
+    body += &html::bullets(&run_words::headline(&run.summary), "findings");
+    let cmp = run_words::comparisons(&run.summary);
     if !cmp.is_empty() {
         body += &format!(
             "<h3>Each variant against <code>{}</code></h3>\n",
-            words::esc(&run.variants[0].name)
+            esc(&run.summary.variants[0].name)
         );
         body += &html::bullets(&cmp, "findings");
     }
     body += "</section>\n";
 
     let swatch_of = |name: &str| {
-        run.variants
+        run.summary
+            .variants
             .iter()
             .position(|v| v.name == name)
             .map(|i| html::swatch(kit::vstyle(i)))
@@ -160,7 +150,7 @@ pub fn render_run(run: &Run) -> Result<String> {
     );
     body += &format!(
         "<section id=\"summary\">\n<h2>Summary</h2>\n{}</section>\n",
-        html::table(&words::summary_table(run), &swatch_of)
+        html::table(&run_words::summary_table(&run.summary), &swatch_of)
     );
     body += &section(
         "sessions",
@@ -176,7 +166,7 @@ pub fn render_run(run: &Run) -> Result<String> {
     if has_series {
         let scales = charts::TsScales::of(run);
         let mut inner = format!("<p>{}</p>\n", charts::TIMESERIES_CAPTION);
-        for i in 0..run.variants.len() {
+        for i in 0..run.summary.variants.len() {
             if let Some(f) = charts::timeseries(run, i, &scales)? {
                 inner += &html::figure(&f);
             }
@@ -184,8 +174,8 @@ pub fn render_run(run: &Run) -> Result<String> {
         body += &format!("<section id=\"over-time\">\n<h2>Over time</h2>\n{inner}</section>\n");
     }
     body += "<section id=\"details\">\n<h2>Details</h2>\n<h3>Failures, retries and tokens</h3>\n";
-    body += &html::table(&words::detail_table(run), &swatch_of);
-    let deps = words::deployment_table(run);
+    body += &html::table(&run_words::detail_table(&run.summary), &swatch_of);
+    let deps = run_words::deployment_table(&run.summary);
     if !deps.rows.is_empty() {
         body += "<h3>Deployments</h3>\n";
         body += &html::table(&deps, &swatch_of);
@@ -195,7 +185,7 @@ pub fn render_run(run: &Run) -> Result<String> {
              <code>timeseries-*.csv</code>. Percentiles come from HDR histograms (3 significant \
              digits). Costs are list prices as configured in the scenario.</footer>\n";
     Ok(html::document(
-        &format!("Spillway report: {}", run.scenario),
+        &format!("Spillway report: {}", run.summary.scenario),
         &body,
     ))
 }

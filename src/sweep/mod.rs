@@ -309,7 +309,8 @@ pub struct SloResult {
     pub point: usize,
     /// Variant.
     pub variant: String,
-    /// Measured value.
+    /// Measured value (NaN, written as `null`, when the metric is missing for the variant).
+    #[serde(deserialize_with = "crate::output::json::de::number_or_null")]
     pub value: f64,
     /// Whether the bound holds.
     pub pass: bool,

@@ -1,12 +1,15 @@
 //! The HTML report and the Markdown summaries (`spillway::report`): structure, numbers,
-//! determinism, bad input, and a real browser.
+//! determinism, bad input, and a real browser. Corrupted saved outputs: [`saved`].
+
+mod saved;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use spillway::report::{self, render_dir, summary_markdown, sweep_markdown, write_report};
+use spillway::report::{self, render_dir, sweep_markdown, write_report};
+use spillway::words::run_markdown;
 
 use crate::cli::tempdir;
 use crate::root;
@@ -233,7 +236,8 @@ fn sentences_quote_the_numbers_of_summary_json() {
 fn markdown_says_what_the_html_says() {
     for dir in RUNS {
         let s = summary(dir);
-        let md = summary_markdown(&s);
+        let typed = report::load::read_summary(&root().join(dir).join("summary.json")).unwrap();
+        let md = run_markdown(&typed);
         let html = render_dir(&root().join(dir)).unwrap();
         let text = text_of(&html);
         assert!(md.starts_with("# Spillway report: "), "{md}");
@@ -260,12 +264,17 @@ fn markdown_says_what_the_html_says() {
             assert!(cols.iter().all(|c| *c == cols[0]), "{block}");
         }
     }
-    // Not a summary: a sentence, not a panic.
-    assert!(summary_markdown(&serde_json::json!({"x": 1})).contains("no 'variants'"));
+    // Not a summary: an error naming the file and the field, not a panic.
+    let d = tempdir();
+    std::fs::write(d.join("summary.json"), "{\"x\": 1}").unwrap();
+    let e = report::load::read_summary(&d.join("summary.json"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("summary.json") && e.contains("'schema'"), "{e}");
 }
 
 /// Copies the files of `from` (not subdirectories) into a fresh directory.
-fn copy_dir(from: &Path) -> PathBuf {
+pub(crate) fn copy_dir(from: &Path) -> PathBuf {
     let to = tempdir().join("copy-with-another-name");
     std::fs::create_dir_all(&to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
@@ -328,7 +337,7 @@ fn shipped_sweeps_show_metrics_pareto_and_slos() {
         for v in doc["variants"].as_array().unwrap() {
             assert!(html.contains(&format!("<code>{}</code>", v.as_str().unwrap())));
         }
-        let md = sweep_markdown(&doc);
+        let md = sweep_markdown(serde_json::from_value(doc.clone()).unwrap()).unwrap();
         assert!(
             md.contains("## SLOs") && md.contains("## Every point"),
             "{md}"
@@ -336,20 +345,40 @@ fn shipped_sweeps_show_metrics_pareto_and_slos() {
     }
 }
 
+/// A variant summary as `spillway sweep` stores it (from a shipped sweep), with the figures
+/// the sweep report charts replaced.
+fn run_summary(variant: &str, p95_ms: f64, failed: f64, per1k: f64) -> Value {
+    let path = root().join(SWEEPS[0]).join("sweep.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut s = doc["runs"][0]["summary"].clone();
+    let n_failed = (failed * 1000.0) as u64;
+    s["name"] = variant.into();
+    s.as_object_mut().unwrap().remove("description");
+    let r = &mut s["requests"];
+    r["sent"] = 1000.into();
+    r["succeeded"] = (1000 - n_failed).into();
+    r["failed"] = n_failed.into();
+    r["rate_limited"] = n_failed.into();
+    r["timed_out"] = 0.into();
+    r["other_failed"] = 0.into();
+    r["incomplete"] = 0.into();
+    r["failed_ratio"] = (n_failed as f64 / 1000.0).into();
+    let ss = &mut s["sessions"];
+    ss["started"] = 100.into();
+    ss["completed"] = 90.into();
+    ss["failed"] = 10.into();
+    ss["incomplete"] = 0.into();
+    for k in ["mean", "p50", "p90", "p95", "p99", "max"] {
+        ss["duration_ms"][k] = p95_ms.into();
+    }
+    s["cost_usd"]["total"] = (per1k * 0.09).into();
+    s["cost_usd"]["per_1k_sessions"] = per1k.into();
+    s
+}
+
 /// A small hand-made sweep: two variants, a numeric and a string parameter, three
 /// replications with different results (so confidence bands), one SLO for one variant.
 fn fixture() -> Value {
-    let run = |point: u64, variant: &str, rep: u64, p95_ms: f64, failed: f64, per1k: f64| {
-        serde_json::json!({
-            "point": point, "variant": variant, "replication": rep, "seed": 1,
-            "summary": {
-                "name": variant,
-                "requests": {"sent": 1000, "failed": (failed * 1000.0) as u64, "failed_ratio": failed},
-                "sessions": {"started": 100, "completed": 90, "duration_ms": {"p95": p95_ms}},
-                "cost_usd": {"total": per1k * 0.09, "per_1k_sessions": per1k}
-            }
-        })
-    };
     let mut runs = Vec::new();
     let mut points = Vec::new();
     let mut point = 0;
@@ -359,14 +388,16 @@ fn fixture() -> Value {
             for (vi, v) in ["one-sub", "three-subs"].iter().enumerate() {
                 for rep in 0..3u64 {
                     let load = users as f64 / (1.0 + 2.0 * vi as f64);
-                    runs.push(run(
-                        point,
+                    let summary = run_summary(
                         v,
-                        rep,
                         60_000.0 * (1.0 + load) * (1.0 + 0.15 * rep as f64) * speed,
                         (load / 100.0).min(0.5),
                         40.0 + load + rep as f64,
-                    ));
+                    );
+                    runs.push(serde_json::json!({
+                        "index": runs.len(), "point": point, "variant": v, "replication": rep,
+                        "seed": 1, "summary": summary
+                    }));
                 }
             }
             point += 1;
@@ -381,6 +412,7 @@ fn fixture() -> Value {
     serde_json::json!({
         "schema": "spillway.sweep/v1", "scenario": "hand-made <fixture>", "seed": 9,
         "parameters": ["workload.users", "client.mode"], "replications": 3,
+        "variants": ["one-sub", "three-subs"],
         "points": points, "runs": runs,
         "slo": [{"name": "p95 within 5 min", "metric": "sessions.duration_ms.p95", "max": 300000.0, "variants": ["one-sub"], "results": results}]
     })
@@ -428,24 +460,28 @@ fn sweep_fixture_with_replications_slo_and_no_slo() {
     assert!(text.contains("met in 4 of 6 results"), "{text}");
     assert!(text.contains("Cheapest combination meeting every SLO: one-sub at users=1, mode=sync"));
     assert!(text.contains("Pareto frontier"));
-    // Without the "slo" key: no SLO section, the rest still there.
+    // Without SLOs: no SLO section, the rest still there.
     let mut no_slo = doc.clone();
-    no_slo.as_object_mut().unwrap().remove("slo");
+    no_slo["slo"] = serde_json::json!([]);
     let html = render_dir(&write_sweep(&no_slo)).unwrap();
     assert!(!html.contains("<section id=\"slo\">"));
     assert!(html.contains("<figure id=\"pareto\">") && html.contains("<figure id=\"metric-0-0\">"));
-    // One replication and no parameters list: still a report.
+    // One replication: still a report, without bands.
     let mut bare = no_slo.clone();
     let m = bare.as_object_mut().unwrap();
-    m.remove("parameters");
-    m.remove("replications");
+    m["replications"] = 1.into();
     m["runs"] = Value::Array(
         m["runs"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|r| r["replication"] == 0)
-            .cloned()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut r = r.clone();
+                r["index"] = i.into();
+                r
+            })
             .collect(),
     );
     let html = render_dir(&write_sweep(&bare)).unwrap();
@@ -471,14 +507,22 @@ fn bad_directories_are_errors_that_say_what_is_wrong() {
     );
     std::fs::write(empty.join("summary.json"), "{\"schema\": 1}").unwrap();
     let e = render_dir(&empty).unwrap_err().to_string();
-    assert!(e.contains("no 'variants'"), "{e}");
-    // A broken time series names the file and the row.
-    let d = copy_dir(&root().join(RUNS[1]));
+    assert!(e.contains("summary.json") && e.contains("'schema'"), "{e}");
     std::fs::write(
-        d.join("timeseries-baseline.csv"),
-        "t_s,arrivals\n0,1\n60,lots\n",
+        empty.join("summary.json"),
+        "{\"schema\": \"spillway.summary/v1\", \"scenario\": \"s\", \"seed\": 1}",
     )
     .unwrap();
+    let e = render_dir(&empty).unwrap_err().to_string();
+    assert!(e.contains("missing field `variants`"), "{e}");
+    // A broken time series names the file and the row.
+    let d = copy_dir(&root().join(RUNS[1]));
+    let csv = std::fs::read_to_string(d.join("timeseries-baseline.csv")).unwrap();
+    let mut lines: Vec<String> = csv.lines().map(str::to_string).collect();
+    let mut cells: Vec<&str> = lines[2].split(',').collect();
+    cells[1] = "lots";
+    lines[2] = cells.join(",");
+    std::fs::write(d.join("timeseries-baseline.csv"), lines.join("\n") + "\n").unwrap();
     let e = render_dir(&d).unwrap_err().to_string();
     assert!(
         e.contains("timeseries-baseline.csv") && e.contains("row 3") && e.contains("lots"),
@@ -487,7 +531,10 @@ fn bad_directories_are_errors_that_say_what_is_wrong() {
     let d = tempdir();
     std::fs::write(d.join("sweep.json"), "{\"schema\": \"spillway.sweep/v1\"}").unwrap();
     let e = render_dir(&d).unwrap_err().to_string();
-    assert!(e.contains("sweep.json") && e.contains("no 'runs'"), "{e}");
+    assert!(
+        e.contains("sweep.json") && e.contains("missing field"),
+        "{e}"
+    );
 }
 
 #[test]
