@@ -1,5 +1,6 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
+pub mod init;
 pub mod report;
 
 use std::io::Write;
@@ -41,6 +42,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Render a saved run or sweep directory as one self-contained HTML report with charts.
     Report(report::ReportArgs),
+    /// Write a commented starter scenario from a template (`--list` shows them).
+    Init(init::InitArgs),
 }
 
 /// `spillway sweep`.
@@ -237,6 +240,7 @@ pub fn execute(cli: Cli) -> Result<u8> {
         Command::Check(a) => check(a),
         Command::Merge(a) => merge(a),
         Command::Report(a) => report::report_command(a),
+        Command::Init(a) => init::init_command(a),
     }
 }
 
