@@ -1,5 +1,6 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
+pub mod completions;
 pub mod init;
 pub mod report;
 
@@ -44,6 +45,10 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Write a commented starter scenario from a template (`--list` shows them).
     Init(init::InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) on stdout, or write every page with --dir.
+    Man(completions::ManArgs),
 }
 
 /// `spillway sweep`.
@@ -241,6 +246,8 @@ pub fn execute(cli: Cli) -> Result<u8> {
         Command::Merge(a) => merge(a),
         Command::Report(a) => report::report_command(a),
         Command::Init(a) => init::init_command(a),
+        Command::Completions(a) => completions::completions_command(a),
+        Command::Man(a) => completions::man_command(a),
     }
 }
 

@@ -172,3 +172,125 @@ fn templates_are_all_offered_and_every_key_is_commented() {
         assert!(keys > 30, "{}: only {keys} keys seen", t.name());
     }
 }
+
+#[test]
+fn completions_name_every_subcommand_in_every_shell() {
+    let names = [
+        "run",
+        "validate",
+        "sweep",
+        "check",
+        "merge",
+        "report",
+        "init",
+        "completions",
+        "man",
+    ];
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = spillway(&["completions", shell]);
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        for n in names {
+            assert!(script.contains(n), "{shell} completion lacks {n}");
+        }
+    }
+    let o = spillway(&["completions", "tcsh"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("bash"), "{}", stderr(&o));
+}
+
+/// The bash script really completes: subcommands after `spillway`, template names after
+/// `init --template`.
+#[test]
+fn bash_completion_completes_subcommands_and_templates() {
+    let dir = tempdir();
+    let script = dir.join("spillway.bash");
+    std::fs::write(&script, spillway(&["completions", "bash"]).stdout).unwrap();
+    let probe = format!(
+        "source '{}'; COMP_WORDS=(spillway ''); COMP_CWORD=1; _spillway spillway '' spillway; echo \"${{COMPREPLY[*]}}\"; \
+         COMP_WORDS=(spillway init --template ''); COMP_CWORD=3; _spillway spillway '' --template; echo \"${{COMPREPLY[*]}}\"",
+        script.display()
+    );
+    let o = std::process::Command::new("bash")
+        .args(["--noprofile", "--norc", "-c", &probe])
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    let mut lines = out.lines();
+    let subcommands: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    for n in ["run", "validate", "init", "completions", "man"] {
+        assert!(
+            subcommands.contains(&n),
+            "{n} not offered: {out} {}",
+            stderr(&o)
+        );
+    }
+    let templates: Vec<&str> = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    for t in Template::ALL {
+        assert!(
+            templates.contains(&t.name()),
+            "{} not offered: {out}",
+            t.name()
+        );
+    }
+}
+
+#[test]
+fn man_page_is_roff_and_mentions_every_subcommand() {
+    let o = spillway(&["man"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let page = stdout(&o);
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq"),
+        "{}",
+        &page[..60.min(page.len())]
+    );
+    assert!(page.contains("\n.TH spillway 1 "), "no .TH header");
+    assert!(page.contains("\n.SH SYNOPSIS\n") && page.contains("\n.SH SUBCOMMANDS\n"));
+    let names = [
+        "run",
+        "validate",
+        "sweep",
+        "check",
+        "merge",
+        "report",
+        "init",
+        "completions",
+        "man",
+    ];
+    for n in names {
+        assert!(
+            page.contains(&format!("spillway\\-{n}(1)")),
+            "page lacks spillway-{n}(1)"
+        );
+    }
+    // One page per subcommand, and all of them with --dir.
+    let o = spillway(&["man", "init"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let init = stdout(&o);
+    assert!(
+        init.contains("\n.TH spillway-init 1 ") && init.contains("\\-\\-template"),
+        "{init}"
+    );
+    let o = spillway(&["man", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no command 'nope'"), "{}", stderr(&o));
+    let dir = tempdir();
+    let o = spillway(&["man", "--dir", dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for n in names {
+        assert!(
+            dir.join(format!("spillway-{n}.1")).is_file(),
+            "no spillway-{n}.1"
+        );
+    }
+    assert!(dir.join("spillway.1").is_file());
+}
