@@ -11,7 +11,8 @@ use rand_distr::{Distribution, Exp, LogNormal, Normal};
 use serde::Deserialize;
 
 /// A distribution as written in the scenario file.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, schemars::JsonSchema)]
+#[schemars(untagged)]
 pub enum RawDist {
     /// A bare number: a constant.
     Constant(f64),
@@ -39,7 +40,7 @@ impl<'de> Deserialize<'de> for RawDist {
 }
 
 /// The table form of a distribution. Which keys apply depends on `dist`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDistTable {
     /// `constant`, `uniform`, `normal`, `lognormal`, `exponential` or `empirical`.

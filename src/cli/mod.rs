@@ -3,6 +3,7 @@
 pub mod completions;
 pub mod init;
 pub mod report;
+pub mod schema;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -49,6 +50,8 @@ pub enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff) on stdout, or write every page with --dir.
     Man(completions::ManArgs),
+    /// Print the JSON Schema of the scenario file (for editors: a `#:schema PATH` first line).
+    Schema,
 }
 
 /// `spillway sweep`.
@@ -248,6 +251,7 @@ pub fn execute(cli: Cli) -> Result<u8> {
         Command::Init(a) => init::init_command(a),
         Command::Completions(a) => completions::completions_command(a),
         Command::Man(a) => completions::man_command(a),
+        Command::Schema => schema::schema_command(),
     }
 }
 

@@ -294,3 +294,174 @@ fn man_page_is_roff_and_mentions_every_subcommand() {
     }
     assert!(dir.join("spillway.1").is_file());
 }
+
+/// The committed schema is exactly what the types generate (and what `spillway schema`
+/// prints), so it cannot drift from the reader.
+#[test]
+fn committed_schema_matches_the_types() {
+    use spillway::cli::schema::{SCHEMA_PATH, schema_text};
+    let committed = std::fs::read_to_string(crate::root().join(SCHEMA_PATH)).unwrap();
+    assert!(
+        committed == schema_text(),
+        "{SCHEMA_PATH} is stale: regenerate it with `cargo run --release -- schema > {SCHEMA_PATH}`"
+    );
+    let o = spillway(&["schema"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), committed);
+}
+
+/// The scenario file as JSON, the way TOML editors hand it to a JSON Schema validator.
+fn toml_as_json(text: &str) -> serde_json::Value {
+    let v: toml::Value = toml::from_str(text).unwrap();
+    serde_json::to_value(v).unwrap()
+}
+
+/// Every error the committed schema finds in `text`, as "path: message".
+fn schema_errors(validator: &jsonschema::Validator, text: &str) -> Vec<String> {
+    let doc = toml_as_json(text);
+    validator
+        .iter_errors(&doc)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect()
+}
+
+fn committed_validator() -> jsonschema::Validator {
+    let path = crate::root().join(spillway::cli::schema::SCHEMA_PATH);
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    jsonschema::draft7::new(&schema).expect("a valid draft-07 schema")
+}
+
+#[test]
+fn shipped_scenarios_and_templates_follow_the_schema() {
+    let validator = committed_validator();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(crate::root().join("scenarios")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let errors = schema_errors(&validator, &text);
+            assert!(errors.is_empty(), "{}: {errors:#?}", p.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} scenarios");
+    for t in Template::ALL {
+        let errors = schema_errors(&validator, t.text());
+        assert!(errors.is_empty(), "template {}: {errors:#?}", t.name());
+    }
+}
+
+/// The schema is not vacuous: it rejects what the reader rejects (unknown keys at every
+/// level, wrong types, missing required keys, unknown variant sections).
+#[test]
+fn schema_rejects_unknown_keys_wrong_types_and_missing_keys() {
+    let validator = committed_validator();
+    let base = Template::ChatPayg.text();
+    assert!(schema_errors(&validator, base).is_empty());
+    let cases = [
+        (
+            "tpm = 150_000                      # this",
+            "tpmm = 150_000  # this",
+            "/deployment/0",
+        ),
+        (
+            "duration = \"30m\"",
+            "duration = 1800",
+            "/scenario/duration",
+        ),
+        ("steps = 4 ", "steps = \"four\" ", "/workload/class/0/steps"),
+        (
+            "cv = 0.8 }",
+            "cv = 0.8, sdd = 3 }",
+            "/workload/class/0/completion_tokens",
+        ),
+        ("[client]\n", "[client]\nmax_retry = 3\n", "/client"),
+        (
+            "name = \"peak\"\n",
+            "name = \"peak\"\nclinet = { max_retries = 3 }\n",
+            "/variant/1",
+        ),
+        ("arrival = \"poisson\"", "arival = \"poisson\"", "/workload"),
+        ("name = \"chat-payg\"", "", "/scenario"),
+        ("max = 0.01", "max = \"1%\"", "/slo/1/max"),
+        (
+            "variants = [\"normal-hour\"]",
+            "variants = \"normal-hour\"",
+            "/sweep/variants",
+        ),
+    ];
+    for (from, to, path) in cases {
+        assert!(base.contains(from), "{from:?} not in the template");
+        let broken = base.replacen(from, to, 1);
+        let errors = schema_errors(&validator, &broken);
+        assert!(
+            errors.iter().any(|e| e.starts_with(path)),
+            "{to:?}: expected an error at {path}, got {errors:#?}"
+        );
+        // The reader rejects the same file.
+        assert!(
+            spillway::scenario::parse(&broken, "t.toml", &[], None).is_err(),
+            "{to:?}: the reader accepts it"
+        );
+    }
+}
+
+/// Shipped scenarios name the committed schema on their first line, by a path relative to
+/// the file (as Taplo resolves it).
+#[test]
+fn shipped_scenarios_carry_the_schema_header() {
+    for entry in std::fs::read_dir(crate::root().join("scenarios")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let first = text.lines().next().unwrap_or_default();
+            let rel = first
+                .strip_prefix("#:schema ")
+                .unwrap_or_else(|| panic!("{}: first line is {first:?}", p.display()));
+            let target = p.parent().unwrap().join(rel);
+            assert_eq!(
+                target.canonicalize().unwrap(),
+                crate::root()
+                    .join(spillway::cli::schema::SCHEMA_PATH)
+                    .canonicalize()
+                    .unwrap(),
+                "{}",
+                p.display()
+            );
+        }
+    }
+}
+
+/// The variant sections the schema offers are the ones the reader accepts (and a section it
+/// does not offer is refused by both).
+#[test]
+fn schema_variant_sections_match_the_reader() {
+    let schema = spillway::cli::schema::scenario_schema();
+    let props = schema["definitions"]["Variant"]["properties"]
+        .as_object()
+        .expect("Variant properties");
+    let base = Template::ChatPayg.text();
+    let refused = "a variant may hold";
+    let mut sections = 0;
+    for key in props.keys() {
+        if ["name", "description", "set"].contains(&key.as_str()) {
+            continue;
+        }
+        sections += 1;
+        // An empty replacement: the reader may find it incomplete, but not out of place.
+        let text = base.replacen(
+            "name = \"peak\"\n",
+            &format!("name = \"peak\"\n{key} = {{}}\n"),
+            1,
+        );
+        if let Err(e) = spillway::scenario::parse(&text, "t.toml", &[], None) {
+            assert!(!e.to_string().contains(refused), "{key}: {e}");
+        }
+    }
+    assert!(sections >= 8, "{sections}");
+    let text = base.replacen("name = \"peak\"\n", "name = \"peak\"\nsweep = {}\n", 1);
+    let e = spillway::scenario::parse(&text, "t.toml", &[], None).unwrap_err();
+    assert!(e.to_string().contains(refused), "{e}");
+    assert!(!props.contains_key("sweep"));
+}
