@@ -40,8 +40,9 @@ impl<'de> Deserialize<'de> for RawDist {
 }
 
 /// The table form of a distribution. Which keys apply depends on `dist`.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawDistTable {
     /// `constant`, `uniform`, `normal`, `lognormal`, `exponential` or `empirical`.
     pub dist: String,

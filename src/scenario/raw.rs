@@ -11,8 +11,9 @@ use serde::Deserialize;
 use crate::dist::RawDist;
 
 /// A whole scenario file.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawScenario {
     /// `[scenario]`: name, seed, horizon.
     pub scenario: RawMeta,
@@ -50,8 +51,9 @@ pub struct RawScenario {
 }
 
 /// `[sweep]`.
-#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawSweep {
     /// `"dotted.key" = [values]` or `"dotted.key" = "A..B step S"`.
     #[serde(default)]
@@ -64,8 +66,9 @@ pub struct RawSweep {
 }
 
 /// `[[slo]]`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawSlo {
     /// Shown in the SLO table (default: the metric and bound).
     pub name: Option<String>,
@@ -80,8 +83,9 @@ pub struct RawSlo {
 }
 
 /// `[scenario]`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawMeta {
     /// Scenario name, echoed in outputs.
     pub name: String,
@@ -98,8 +102,9 @@ pub struct RawMeta {
 }
 
 /// `[models."NAME"]`: every key optional; unset keys take the built-in default for that model.
-#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawModel {
     /// Fixed part of time to first token (a duration, e.g. "300ms"): TTFT = ttft_base + prompt tokens / prefill_tokens_per_s.
     pub ttft_base: Option<String>,
@@ -128,8 +133,9 @@ pub struct RawModel {
 }
 
 /// `[[pool]]`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawPool {
     /// Unique pool name; deployments refer to it.
     pub name: String,
@@ -148,8 +154,9 @@ pub struct RawPool {
 }
 
 /// `[[deployment]]`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawDeployment {
     /// Unique deployment name (router lists, spillover, --set deployment.NAME.KEY, outputs).
     pub name: String,
@@ -205,8 +212,9 @@ pub struct RawDeployment {
 }
 
 /// `[client]`.
-#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawClient {
     /// Per attempt, from admission (default "600s"); streaming: bounds the wait for the first token only.
     pub timeout: Option<String>,
@@ -227,8 +235,9 @@ pub struct RawClient {
 }
 
 /// `[router]`.
-#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawRouter {
     /// "round-robin" (default) or "priority".
     pub policy: Option<String>,
@@ -239,8 +248,9 @@ pub struct RawRouter {
 }
 
 /// An HTTP status or an inclusive range of them: `429` or `"500-599"`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(untagged)]
+#[derive(schemars::JsonSchema)]
 pub enum RawStatus {
     /// One status.
     One(u16),
@@ -249,8 +259,9 @@ pub enum RawStatus {
 }
 
 /// `[gateway]`.
-#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawGateway {
     /// "round-robin" (default), "weighted", "random", "priority", "least-outstanding", "least-utilized", "lowest-latency" or "power-of-two".
     pub policy: Option<String>,
@@ -284,8 +295,9 @@ pub struct RawGateway {
 }
 
 /// `[gateway.token_limit]`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawTokenLimit {
     /// Estimated tokens admitted per key in a rolling 60 s window, per instance.
     pub tokens_per_minute: u64,
@@ -294,8 +306,9 @@ pub struct RawTokenLimit {
 }
 
 /// `[gateway.token_quota]`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawTokenQuota {
     /// Estimated tokens admitted per key and period, per instance.
     pub tokens: u64,
@@ -306,8 +319,9 @@ pub struct RawTokenQuota {
 }
 
 /// `[gateway.cache]`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawCache {
     /// Probability in [0, 1] that a request is answered from the cache.
     pub hit_ratio: f64,
@@ -318,8 +332,9 @@ pub struct RawCache {
 }
 
 /// `[[gateway.backend]]`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawBackend {
     /// The deployment behind this backend.
     pub deployment: String,
@@ -330,8 +345,9 @@ pub struct RawBackend {
 }
 
 /// `[gateway.retry]`.
-#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawGatewayRetry {
     /// Retries after the first forward of a client attempt (default 0).
     pub count: Option<u32>,
@@ -344,8 +360,9 @@ pub struct RawGatewayRetry {
 }
 
 /// `[gateway.throttle]`.
-#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawThrottle {
     /// Statuses that mark the backend throttled (default [429, "500-599"]).
     pub on: Option<Vec<RawStatus>>,
@@ -354,8 +371,9 @@ pub struct RawThrottle {
 }
 
 /// `[gateway.breaker]`.
-#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawBreaker {
     /// Answers that count as failures (default [429, "500-599"]).
     pub statuses: Option<Vec<RawStatus>>,
@@ -376,8 +394,9 @@ pub struct RawBreaker {
 }
 
 /// `[[fault]]`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawFault {
     /// Unique fault name.
     pub name: String,
@@ -402,8 +421,9 @@ pub struct RawFault {
 }
 
 /// `[workload]`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawWorkload {
     /// "closed" (N users), "poisson" or "constant" (open loop).
     pub arrival: String,
@@ -423,8 +443,9 @@ pub struct RawWorkload {
 }
 
 /// One step of a piecewise arrival schedule.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawRatePoint {
     /// When this rate starts (a duration; the first point is at "0s").
     pub at: String,
@@ -433,8 +454,9 @@ pub struct RawRatePoint {
 }
 
 /// `[[workload.class]]`.
-#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawClass {
     /// Unique class name.
     pub name: String,
