@@ -11,7 +11,8 @@ use rand_distr::{Distribution, Exp, LogNormal, Normal};
 use serde::Deserialize;
 
 /// A distribution as written in the scenario file.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, schemars::JsonSchema)]
+#[schemars(untagged)]
 pub enum RawDist {
     /// A bare number: a constant.
     Constant(f64),
@@ -41,6 +42,7 @@ impl<'de> Deserialize<'de> for RawDist {
 /// The table form of a distribution. Which keys apply depends on `dist`.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
 pub struct RawDistTable {
     /// `constant`, `uniform`, `normal`, `lognormal`, `exponential` or `empirical`.
     pub dist: String,

@@ -1,9 +1,12 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
 mod check;
+pub mod completions;
 pub mod flags;
 mod gate;
+pub mod init;
 pub mod report;
+pub mod schema;
 mod sets;
 mod sweep;
 pub mod validate;
@@ -49,6 +52,14 @@ pub enum Command {
     Merge(MergeArgs),
     /// Render a saved run or sweep directory as one self-contained HTML report with charts.
     Report(report::ReportArgs),
+    /// Write a commented starter scenario from a template (`--list` shows them).
+    Init(init::InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) on stdout, or write every page with --dir.
+    Man(completions::ManArgs),
+    /// Print the JSON Schema of the scenario file (for editors: a `#:schema PATH` first line).
+    Schema,
 }
 
 /// Arguments shared by every command that reads a scenario.
@@ -135,6 +146,10 @@ pub fn execute(cli: Cli) -> Result<u8> {
         Command::Check(a) => check::check(a),
         Command::Merge(a) => sweep::merge(a),
         Command::Report(a) => report::report_command(a),
+        Command::Init(a) => init::init_command(a),
+        Command::Completions(a) => completions::completions_command(a),
+        Command::Man(a) => completions::man_command(a),
+        Command::Schema => schema::schema_command(),
     }
 }
 

@@ -7,6 +7,7 @@ mod invariants;
 mod queueing;
 mod report;
 mod seeds;
+mod setup;
 mod sweep;
 
 use std::path::PathBuf;
