@@ -187,34 +187,7 @@ impl Dist {
             }
             "empirical" => {
                 only(&["values", "weights"])?;
-                let values = t.values.clone().unwrap_or_default();
-                if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
-                    return Err("empirical needs 'values', a non-empty list of numbers".into());
-                }
-                let weights = t.weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
-                if weights.len() != values.len() {
-                    return Err(format!(
-                        "'weights' has {} entries but 'values' has {}",
-                        weights.len(),
-                        values.len()
-                    ));
-                }
-                if weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
-                    return Err("'weights' must be finite numbers >= 0".into());
-                }
-                let total: f64 = weights.iter().sum();
-                if total <= 0.0 {
-                    return Err("'weights' must not all be zero".into());
-                }
-                let mut acc = 0.0;
-                let cum = weights
-                    .iter()
-                    .map(|w| {
-                        acc += w / total;
-                        acc
-                    })
-                    .collect();
-                DistKind::Empirical(values, cum)
+                empirical(t)?
             }
             other => {
                 return Err(format!(
@@ -266,6 +239,38 @@ impl Dist {
             }
         }
     }
+}
+
+/// The `empirical` kind: values with cumulative weights normalised to end at 1.
+fn empirical(t: &RawDistTable) -> Result<DistKind, String> {
+    let values = t.values.clone().unwrap_or_default();
+    if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
+        return Err("empirical needs 'values', a non-empty list of numbers".into());
+    }
+    let weights = t.weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
+    if weights.len() != values.len() {
+        return Err(format!(
+            "'weights' has {} entries but 'values' has {}",
+            weights.len(),
+            values.len()
+        ));
+    }
+    if weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
+        return Err("'weights' must be finite numbers >= 0".into());
+    }
+    let total: f64 = weights.iter().sum();
+    if total <= 0.0 {
+        return Err("'weights' must not all be zero".into());
+    }
+    let mut acc = 0.0;
+    let cum = weights
+        .iter()
+        .map(|w| {
+            acc += w / total;
+            acc
+        })
+        .collect();
+    Ok(DistKind::Empirical(values, cum))
 }
 
 /// `(mu, sigma)` of the underlying normal for a lognormal with the given mean and
