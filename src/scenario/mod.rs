@@ -23,7 +23,9 @@
 //! `[sweep]` and `[[slo]]` are read once from the file as written (see [`parse`]) and checked by
 //! [`crate::sweep`] and [`crate::slo`].
 
+pub mod limits;
 pub mod models;
+mod names;
 pub mod overlay;
 pub mod raw;
 pub mod types;
@@ -33,14 +35,13 @@ mod variants;
 #[cfg(test)]
 mod testutil;
 
-use std::collections::BTreeMap;
-
 use toml::{Table, Value};
 
 use crate::error::{Error, Location, Result, line_col};
 use raw::*;
-use variants::build_variant;
+use variants::{Build, build_variant};
 
+pub use limits::Limits;
 pub use models::ModelParams;
 pub use types::*;
 
@@ -69,6 +70,7 @@ struct Source {
     variants: Vec<(String, Table)>,
     overrides: Vec<Override>,
     seed: Option<u64>,
+    limits: Limits,
 }
 
 /// One `KEY = VALUE` override and where it came from (for error messages).
@@ -94,11 +96,16 @@ impl ScenarioSet {
         let mut overrides = self.source.overrides.clone();
         overrides.extend_from_slice(extra);
         let src = &self.source;
+        let b = Build {
+            base: &src.base,
+            file: &src.file,
+            overrides: &overrides,
+            seed: src.seed,
+            limits: &src.limits,
+        };
         match src.variants.get(index) {
-            Some((name, vt)) => {
-                build_variant(&src.base, Some((name, vt)), &src.file, &overrides, src.seed)
-            }
-            None => build_variant(&src.base, None, &src.file, &overrides, src.seed),
+            Some((name, vt)) => build_variant(&b, Some((name, vt))),
+            None => build_variant(&b, None),
         }
     }
 }
@@ -106,8 +113,18 @@ impl ScenarioSet {
 /// Loads and checks a scenario file. `sets` are `--set KEY=VALUE` pairs applied to every
 /// variant after its own overrides; `seed` replaces `[scenario] seed`.
 pub fn load(path: &str, sets: &[(String, String)], seed: Option<u64>) -> Result<ScenarioSet> {
+    load_with_limits(path, sets, seed, &Limits::default())
+}
+
+/// [`load`] with size limits other than the default ones.
+pub fn load_with_limits(
+    path: &str,
+    sets: &[(String, String)],
+    seed: Option<u64>,
+    limits: &Limits,
+) -> Result<ScenarioSet> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    parse(&text, path, sets, seed)
+    parse_with_limits(&text, path, sets, seed, limits)
 }
 
 /// Parses and checks scenario text; `file` is used in error messages.
@@ -116,6 +133,17 @@ pub fn parse(
     file: &str,
     sets: &[(String, String)],
     seed: Option<u64>,
+) -> Result<ScenarioSet> {
+    parse_with_limits(text, file, sets, seed, &Limits::default())
+}
+
+/// [`parse`] with size limits other than the default ones.
+pub fn parse_with_limits(
+    text: &str,
+    file: &str,
+    sets: &[(String, String)],
+    seed: Option<u64>,
+    limits: &Limits,
 ) -> Result<ScenarioSet> {
     let toml_err = |e: toml::de::Error| {
         let (line, column) = e
@@ -136,6 +164,7 @@ pub fn parse(
     // keys and type errors in the file itself are reported with line and column.
     let mut base: Table = toml::from_str(text).map_err(toml_err)?;
     let base_raw: RawScenario = toml::from_str(text).map_err(toml_err)?;
+    let (sweep, slo) = sweep_and_slo(base_raw, file)?;
     let overrides: Vec<Override> = sets
         .iter()
         .map(|(k, v)| Override {
@@ -144,61 +173,23 @@ pub fn parse(
             value: overlay::parse_value(v),
         })
         .collect();
-
-    let variants = match base.remove("variant") {
-        None => vec![],
-        Some(Value::Array(v)) => v,
-        Some(_) => {
-            return Err(Error::at_key(
-                file,
-                None,
-                "variant",
-                "must be an array of tables ([[variant]])",
-            ));
-        }
+    let tables = variant_tables(base.remove("variant"), file, limits)?;
+    let b = Build {
+        base: &base,
+        file,
+        overrides: &overrides,
+        seed,
+        limits,
     };
     let mut out = Vec::new();
-    let mut named = Vec::new();
-    let mut seen = BTreeMap::new();
-    if variants.is_empty() {
-        out.push(build_variant(&base, None, file, &overrides, seed)?);
+    if tables.is_empty() {
+        out.push(build_variant(&b, None)?);
     }
-    for (i, v) in variants.iter().enumerate() {
-        let Value::Table(vt) = v else {
-            return Err(Error::at_key(
-                file,
-                None,
-                format!("variant[{i}]"),
-                "must be a table",
-            ));
-        };
-        let name = match vt.get("name") {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            _ => {
-                return Err(Error::at_key(
-                    file,
-                    None,
-                    format!("variant[{i}].name"),
-                    "every [[variant]] needs a non-empty string 'name'",
-                ));
-            }
-        };
-        if seen.insert(name.clone(), i).is_some() {
-            return Err(Error::at_key(
-                file,
-                Some(&name),
-                format!("variant[{i}].name"),
-                "duplicate variant name",
-            ));
-        }
-        out.push(build_variant(
-            &base,
-            Some((&name, vt)),
-            file,
-            &overrides,
-            seed,
-        )?);
-        named.push((name, vt.clone()));
+    let mut variants: Vec<(String, Table)> = Vec::new();
+    for (i, v) in tables.into_iter().enumerate() {
+        let (name, vt) = variant_entry(i, v, &variants, file)?;
+        out.push(build_variant(&b, Some((&name, &vt)))?);
+        variants.push((name, vt));
     }
     if let Some(v) = out.iter().find(|v| v.seed != out[0].seed) {
         return Err(Error::at_key(
@@ -212,17 +203,111 @@ pub fn parse(
     Ok(ScenarioSet {
         name: first.name.clone(),
         seed: first.seed,
-        sweep: base_raw.sweep,
-        slo: base_raw.slo,
+        sweep,
+        slo,
         variants: out,
         source: Source {
             file: file.to_string(),
             base,
-            variants: named,
+            variants,
             overrides,
             seed,
+            limits: *limits,
         },
     })
+}
+
+/// `[sweep]` and `[[slo]]`, read once from the file as written (a variant cannot change them);
+/// their keys are checked by [`crate::sweep`] and [`crate::slo`], their names here.
+fn sweep_and_slo(raw: RawScenario, file: &str) -> Result<(Option<RawSweep>, Vec<RawSlo>)> {
+    let list = raw
+        .sweep
+        .iter()
+        .flat_map(|s| s.variants.iter().flatten())
+        .map(|n| ("sweep.variants".to_string(), n))
+        .chain(raw.slo.iter().enumerate().flat_map(|(i, s)| {
+            let own = s.name.iter().map(move |n| (format!("slo[{i}].name"), n));
+            let vs = s
+                .variants
+                .iter()
+                .flatten()
+                .map(move |n| (format!("slo[{i}].variants"), n));
+            own.chain(vs)
+        }));
+    for (key, name) in list {
+        names::check_name(name).map_err(|m| Error::at_key(file, None, key, m))?;
+    }
+    Ok((raw.sweep, raw.slo))
+}
+
+/// The `[[variant]]` entries as written (at most `limits.max_variants`).
+fn variant_tables(v: Option<Value>, file: &str, limits: &Limits) -> Result<Vec<Value>> {
+    let variants = match v {
+        None => vec![],
+        Some(Value::Array(v)) => v,
+        Some(_) => {
+            return Err(Error::at_key(
+                file,
+                None,
+                "variant",
+                "must be an array of tables ([[variant]])",
+            ));
+        }
+    };
+    if variants.len() > limits.max_variants {
+        return Err(Error::at_key(
+            file,
+            None,
+            "variant",
+            format!(
+                "{} variants; at most {} per scenario: split them over several files; {}",
+                limits::group(variants.len() as i64),
+                limits::group(limits.max_variants as i64),
+                limits::SEE_LIMITS
+            ),
+        ));
+    }
+    Ok(variants)
+}
+
+/// `[[variant]]` number `i` and its name: a non-empty string without control characters, not
+/// among the names `before` it.
+fn variant_entry(
+    i: usize,
+    v: Value,
+    before: &[(String, Table)],
+    file: &str,
+) -> Result<(String, Table)> {
+    let Value::Table(vt) = v else {
+        return Err(Error::at_key(
+            file,
+            None,
+            format!("variant[{i}]"),
+            "must be a table",
+        ));
+    };
+    let name = match vt.get("name") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => {
+            return Err(Error::at_key(
+                file,
+                None,
+                format!("variant[{i}].name"),
+                "every [[variant]] needs a non-empty string 'name'",
+            ));
+        }
+    };
+    names::check_name(&name)
+        .map_err(|m| Error::at_key(file, None, format!("variant[{i}].name"), m))?;
+    if before.iter().any(|(n, _)| *n == name) {
+        return Err(Error::at_key(
+            file,
+            Some(&name),
+            format!("variant[{i}].name"),
+            "duplicate variant name",
+        ));
+    }
+    Ok((name, vt))
 }
 
 #[cfg(test)]

@@ -5,9 +5,10 @@
 
 use toml::{Table, Value};
 
+use super::limits::{self, Limits, MAX_COPIES};
 use super::raw::RawScenario;
 use super::validate::{Ctx, validate};
-use super::{Override, Scenario, overlay};
+use super::{Override, Scenario, names, overlay};
 use crate::error::{Error, Result};
 
 /// The sections a variant may replace whole.
@@ -23,22 +24,30 @@ const SECTIONS: &[&str] = &[
     "workload",
 ];
 
+/// What every variant is built from.
+pub(super) struct Build<'a> {
+    /// The file's tree, without its `[[variant]]` entries.
+    pub base: &'a Table,
+    /// The file, for error messages.
+    pub file: &'a str,
+    /// Overrides applied after the variant's own (`--set`, sweep points).
+    pub overrides: &'a [Override],
+    /// `--seed`.
+    pub seed: Option<u64>,
+    /// Size limits.
+    pub limits: &'a Limits,
+}
+
 /// Builds and checks one variant (`None`: the file as written, named `baseline`).
-pub(super) fn build_variant(
-    base: &Table,
-    variant: Option<(&str, &Table)>,
-    file: &str,
-    overrides: &[Override],
-    seed: Option<u64>,
-) -> Result<Scenario> {
+pub(super) fn build_variant(b: &Build, variant: Option<(&str, &Table)>) -> Result<Scenario> {
     let vname = variant.map(|(n, _)| n);
-    let err = |key: &str, msg: String| Error::at_key(file, vname, key, msg);
-    let mut doc = base.clone();
+    let err = |key: &str, msg: String| Error::at_key(b.file, vname, key, msg);
+    let mut doc = b.base.clone();
     let mut description = None;
     if let Some((_, vt)) = variant {
         description = apply_variant(&mut doc, vt).map_err(|(k, m)| err(&k, m))?;
     }
-    for o in overrides {
+    for o in b.overrides {
         overlay::set_path(&mut doc, &o.key, o.value.clone())
             .map_err(|m| err(&format!("{} {}", o.origin, o.key), m))?;
     }
@@ -50,12 +59,57 @@ pub(super) fn build_variant(
             let path = e.path().to_string();
             err(&path, e.into_inner().message().to_string())
         })?;
-    expand_copies(&mut raw).map_err(|(k, m)| err(&k, m))?;
     let ctx = Ctx {
-        file,
+        file: b.file,
         variant: vname,
+        limits: b.limits,
     };
-    validate(&raw, &ctx, vname.unwrap_or("baseline"), description, seed)
+    check_counts(&raw, &ctx)?;
+    names::check(&raw, &ctx)?;
+    expand_copies(&mut raw, b.limits).map_err(|(k, m)| err(&k, m))?;
+    validate(&raw, &ctx, vname.unwrap_or("baseline"), description, b.seed)
+}
+
+/// The sizes of the lists (before `copies` are expanded), checked before anything loops over
+/// them.
+fn check_counts(raw: &RawScenario, c: &Ctx) -> Result<()> {
+    let l = c.limits;
+    let counts = [
+        (
+            "deployment",
+            "[[deployment]] entries",
+            raw.deployment.len(),
+            l.max_deployments,
+        ),
+        ("pool", "[[pool]] entries", raw.pool.len(), l.max_pools),
+        ("fault", "[[fault]] entries", raw.fault.len(), l.max_faults),
+        (
+            "workload.class",
+            "[[workload.class]] entries",
+            raw.workload.class.len(),
+            l.max_classes,
+        ),
+        (
+            "workload.schedule",
+            "schedule points",
+            raw.workload.schedule.as_ref().map_or(0, Vec::len),
+            l.max_schedule_points,
+        ),
+    ];
+    for (key, what, n, max) in counts {
+        if n > max {
+            return Err(c.err(
+                key,
+                format!(
+                    "{} {what}; at most {} per scenario: split the scenario; {}",
+                    limits::group(n as i64),
+                    limits::group(max as i64),
+                    limits::SEE_LIMITS
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Applies a `[[variant]]` table to `doc`: whole sections are replaced first, then `set` applies
@@ -98,18 +152,44 @@ fn apply_variant(doc: &mut Table, vt: &Table) -> Result<Option<String>, (String,
     Ok(description)
 }
 
-fn expand_copies(raw: &mut RawScenario) -> std::result::Result<(), (String, String)> {
+fn expand_copies(raw: &mut RawScenario, limits: &Limits) -> Result<(), (String, String)> {
     let mut i = 0;
     while i < raw.deployment.len() {
         let Some(n) = raw.deployment[i].copies else {
             i += 1;
             continue;
         };
-        let d = raw.deployment[i].clone();
-        let key = format!("deployment.{}.copies", d.name);
+        let key = format!("deployment.{}.copies", raw.deployment[i].name);
+        // The bounds first, in O(1), before anything is copied.
         if n == 0 {
             return Err((key, "must be >= 1".into()));
         }
+        if n > MAX_COPIES {
+            return Err((
+                key,
+                format!(
+                    "must be at most {MAX_COPIES} (the router handles at most 64 deployments per model), got {}",
+                    limits::group(n.into())
+                ),
+            ));
+        }
+        let extra = n as usize - 1;
+        if raw.deployment.len() + extra > limits.max_deployments
+            || raw.pool.len() + extra > limits.max_pools
+        {
+            return Err((
+                key,
+                format!(
+                    "would make {} deployments and {} pools; at most {} and {} per scenario: split the scenario; {}",
+                    limits::group((raw.deployment.len() + extra) as i64),
+                    limits::group((raw.pool.len() + extra) as i64),
+                    limits::group(limits.max_deployments as i64),
+                    limits::group(limits.max_pools as i64),
+                    limits::SEE_LIMITS
+                ),
+            ));
+        }
+        let d = raw.deployment[i].clone();
         if d.kind != "standard" {
             return Err((key, "applies to standard deployments only".into()));
         }
@@ -253,6 +333,32 @@ mod tests {
         let sc = with_set(&[("deployment.d.copies", "1")]);
         assert_eq!(sc.deployments[0].name, "d");
         assert_eq!(sc.pools[0].name, "p");
+    }
+
+    #[test]
+    fn list_sizes_are_limited_before_expansion() {
+        let classes: Vec<String> = (0..1001)
+            .map(|i| format!("{{name=\"c{i}\",prompt_tokens=1,completion_tokens=1}}"))
+            .collect();
+        let e = err_set(&[("workload.class", &format!("[{}]", classes.join(",")))]);
+        assert!(
+            e.contains("key 'workload.class'")
+                && e.contains("1_001 [[workload.class]] entries; at most 1_000"),
+            "{e}"
+        );
+        // copies may not push the deployments past the limit either.
+        let limits = Limits {
+            max_deployments: 10,
+            ..Limits::default()
+        };
+        let sets = vec![("deployment.d.copies".to_string(), "11".to_string())];
+        let e = crate::scenario::parse_with_limits(BASE, "t.toml", &sets, None, &limits)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("would make 11 deployments and 11 pools; at most 10"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -4,11 +4,22 @@
 use super::Ctx;
 use crate::error::Result;
 use crate::scenario::ClientPolicy;
+use crate::scenario::limits;
 use crate::scenario::raw::RawClient;
 use crate::time::SimTime;
 
 /// Statuses the OpenAI SDK retries by default.
 const DEFAULT_RETRY_STATUSES: [u16; 7] = [408, 409, 429, 500, 502, 503, 504];
+
+/// The message for more retries than the limits allow (client or gateway).
+pub(super) fn too_many_retries(n: u32, max: u32) -> String {
+    format!(
+        "{} retries; at most {} per request (with a zero backoff, every retry happens at the same instant); {}",
+        limits::group(n.into()),
+        limits::group(max.into()),
+        limits::SEE_LIMITS
+    )
+}
 
 /// Checks `[client]` and fills in the SDK's defaults.
 pub(super) fn check(rc: &RawClient, c: &Ctx) -> Result<ClientPolicy> {
@@ -40,6 +51,12 @@ pub(super) fn check(rc: &RawClient, c: &Ctx) -> Result<ClientPolicy> {
     };
     if client.timeout == SimTime::ZERO {
         return Err(c.err("client.timeout", "must be > 0"));
+    }
+    if client.max_retries > c.limits.max_retries {
+        return Err(c.err(
+            "client.max_retries",
+            too_many_retries(client.max_retries, c.limits.max_retries),
+        ));
     }
     for s in &client.retry_statuses {
         if !(100..=599).contains(s) {

@@ -3,6 +3,7 @@
 
 use super::{Ctx, Models};
 use crate::error::Result;
+use crate::scenario::limits;
 use crate::scenario::models::speed_table;
 use crate::scenario::raw::RawDeployment;
 use crate::scenario::{Deployment, DeploymentKind, ModelParams, Pool, Serving};
@@ -172,6 +173,7 @@ fn standard(
             format!("must be a positive multiple of 1000 (quota is assigned in steps of 1K TPM), got {tpm}"),
         ));
     }
+    c.range_int(&format!("{key}.tpm"), tpm, &limits::TPM)?;
     let rpm = d.rpm.unwrap_or_else(|| {
         ((tpm as f64 / 1000.0) * models.params[model].rpm_per_1k_tpm).floor() as u64
     });
@@ -181,6 +183,7 @@ fn standard(
             "works out to 0 requests per minute; set 'rpm' or raise 'tpm'",
         ));
     }
+    c.range_int(&format!("{key}.rpm"), rpm, &limits::RPM)?;
     let token_window = c.dur(
         &format!("{key}.token_window"),
         d.token_window.as_ref(),
@@ -191,13 +194,14 @@ fn standard(
         d.request_window.as_ref(),
         "10s",
     )?;
-    for (name, w) in [
-        ("token_window", token_window),
-        ("request_window", request_window),
+    for (name, w, written) in [
+        ("token_window", token_window, &d.token_window),
+        ("request_window", request_window, &d.request_window),
     ] {
         if w == SimTime::ZERO {
             return Err(c.err(format!("{key}.{name}"), "must be > 0"));
         }
+        window_range(c, &format!("{key}.{name}"), w, written)?;
     }
     Ok((
         DeploymentKind::Standard {
@@ -210,6 +214,22 @@ fn standard(
         },
         pools[pool].region.clone(),
     ))
+}
+
+/// A rolling window from 1 s to a day: shorter ones would give a token limit of zero.
+fn window_range(c: &Ctx, key: &str, w: SimTime, written: &Option<String>) -> Result<()> {
+    let (lo, hi) = (limits::MIN_WINDOW_S, limits::MAX_WINDOW_S);
+    if w < SimTime::from_secs(lo) || w > SimTime::from_secs(hi) {
+        return Err(c.err(
+            key,
+            format!(
+                "must be from {lo}s to {}h (a rolling window), got \"{}\"",
+                hi / 3600,
+                written.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The provisioned keys: PTUs, bucket depth, PTU-hour price. Returns the kind (spillover still
@@ -239,6 +259,7 @@ fn provisioned(
     if ptu == 0 {
         return Err(c.err(format!("{key}.ptu"), "must be > 0"));
     }
+    c.range_int(&format!("{key}.ptu"), ptu.into(), &limits::PTU)?;
     let bucket_depth = c.dur(
         &format!("{key}.bucket_depth"),
         d.bucket_depth.as_ref(),
@@ -247,9 +268,10 @@ fn provisioned(
     if bucket_depth == SimTime::ZERO {
         return Err(c.err(format!("{key}.bucket_depth"), "must be > 0"));
     }
-    let price = c.non_negative(
+    let price = c.range(
         &format!("{key}.ptu_price_per_hour"),
         d.ptu_price_per_hour.unwrap_or(mp.ptu_price_per_hour),
+        &limits::PRICE_PER_PTU_HOUR,
     )?;
     Ok((
         DeploymentKind::Provisioned {
@@ -276,20 +298,23 @@ fn serving(key: &str, d: &RawDeployment, c: &Ctx, mp: &ModelParams) -> Result<Se
     )?;
     Ok(Serving {
         ttft_base,
-        prefill_tokens_per_s: c.positive(
+        prefill_tokens_per_s: c.range(
             &format!("{key}.prefill_tokens_per_s"),
             d.prefill_tokens_per_s
                 .unwrap_or(mp.serving.prefill_tokens_per_s),
+            &limits::PREFILL_TOKENS_PER_S,
         )?,
-        decode_tokens_per_s: c.positive(
+        decode_tokens_per_s: c.range(
             &format!("{key}.decode_tokens_per_s"),
             d.decode_tokens_per_s
                 .unwrap_or(mp.serving.decode_tokens_per_s),
+            &limits::DECODE_TOKENS_PER_S,
         )?,
-        decode_variation_cv: c.non_negative(
+        decode_variation_cv: c.range(
             &format!("{key}.decode_variation_cv"),
             d.decode_variation_cv
                 .unwrap_or(mp.serving.decode_variation_cv),
+            &limits::DECODE_VARIATION_CV,
         )?,
         speed_table: match &d.speed_curve {
             Some(curve) => {

@@ -8,11 +8,11 @@ use crate::gateway::{
     Backend, BreakerSpec, CacheSpec, GatewaySpec, Policy, RetrySpec, StatusSet, ThrottleSpec,
     TokenKey, TokenLimitSpec, TokenQuotaSpec, TripRule,
 };
-use crate::scenario::Deployment;
 use crate::scenario::raw::{
     RawBackend, RawBreaker, RawCache, RawGateway, RawGatewayRetry, RawStatus, RawThrottle,
     RawTokenLimit, RawTokenQuota,
 };
+use crate::scenario::{Deployment, limits};
 use crate::time::SimTime;
 
 /// The gateway handles at most this many backends.
@@ -166,6 +166,14 @@ fn policy(name: Option<&str>, c: &Ctx) -> Result<Policy> {
 /// `[gateway.retry]` (defaults: no retries; 408, 429 and 5xx when there are).
 fn retry(raw: Option<&RawGatewayRetry>, c: &Ctx) -> Result<RetrySpec> {
     let rr = raw.cloned().unwrap_or_default();
+    if let Some(n) = rr.count
+        && n > c.limits.max_retries
+    {
+        return Err(c.err(
+            "gateway.retry.count",
+            super::client::too_many_retries(n, c.limits.max_retries),
+        ));
+    }
     Ok(RetrySpec {
         count: rr.count.unwrap_or(0),
         interval: c.dur("gateway.retry.interval", rr.interval.as_ref(), "0s")?,
@@ -216,7 +224,11 @@ fn backends(raw: &[RawBackend], c: &Ctx, deployments: &[Deployment]) -> Result<V
         if priority == 0 {
             return Err(c.err(format!("{key}.priority"), "must be >= 1 (1 is tried first)"));
         }
-        let weight = c.positive(&format!("{key}.weight"), b.weight.unwrap_or(1.0))?;
+        let weight = c.range(
+            &format!("{key}.weight"),
+            b.weight.unwrap_or(1.0),
+            &limits::BACKEND_WEIGHT,
+        )?;
         backends.push(Backend {
             deployment: d,
             priority,
@@ -333,6 +345,11 @@ fn cache(k: &RawCache, c: &Ctx) -> Result<CacheSpec> {
             format!("must be >= 0, got {cost}"),
         ));
     }
+    c.range(
+        "gateway.cache.embedding_cost_per_1k_tokens",
+        cost,
+        &limits::PRICE_PER_1K_TOKENS,
+    )?;
     Ok(CacheSpec {
         hit_ratio: k.hit_ratio,
         lookup_latency: c.dur(

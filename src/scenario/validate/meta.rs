@@ -2,6 +2,7 @@
 
 use super::Ctx;
 use crate::error::Result;
+use crate::scenario::limits;
 use crate::scenario::raw::RawMeta;
 use crate::time::SimTime;
 
@@ -16,8 +17,32 @@ pub(super) struct Meta {
     pub metrics_interval: SimTime,
 }
 
-/// Checks `[scenario]`.
-pub(super) fn check(meta: &RawMeta, c: &Ctx) -> Result<Meta> {
+/// The time series holds one row per interval of `span` (duration + drain), with one cell per
+/// deployment: both within the limits.
+fn series_size(c: &Ctx, span: SimTime, interval: SimTime, deployments: usize) -> Result<()> {
+    let rows = span.as_micros().div_ceil(interval.as_micros());
+    let cells = rows.saturating_mul(deployments.max(1) as u64);
+    let l = c.limits;
+    if rows > l.max_series_rows || cells > l.max_series_cells {
+        return Err(c.err(
+            "scenario.metrics_interval",
+            format!(
+                "duration + drain ({}) in intervals of {} makes {} time-series rows x {} deployment(s); at most {} rows and {} cells per run: use a longer metrics_interval or split the run (e.g. a shorter duration); {}",
+                limits::span(span),
+                limits::span(interval),
+                limits::group(rows.min(i64::MAX as u64) as i64),
+                deployments,
+                limits::group(l.max_series_rows.min(i64::MAX as u64) as i64),
+                limits::group(l.max_series_cells.min(i64::MAX as u64) as i64),
+                limits::SEE_LIMITS
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks `[scenario]`; the time series of `deployments` deployments must fit the limits.
+pub(super) fn check(meta: &RawMeta, c: &Ctx, deployments: usize) -> Result<Meta> {
     let duration = c.dur("scenario.duration", Some(&meta.duration), "")?;
     if duration == SimTime::ZERO {
         return Err(c.err("scenario.duration", "must be > 0"));
@@ -31,6 +56,7 @@ pub(super) fn check(meta: &RawMeta, c: &Ctx) -> Result<Meta> {
     if metrics_interval < SimTime::SEC {
         return Err(c.err("scenario.metrics_interval", "must be at least 1s"));
     }
+    series_size(c, duration + drain, metrics_interval, deployments)?;
     Ok(Meta {
         duration,
         drain,
@@ -54,5 +80,19 @@ mod tests {
         assert!(e.contains("scenario.duration") && e.contains("> 0"), "{e}");
         let e = err_set(&[("scenario.metrics_interval", "500ms")]);
         assert!(e.contains("at least 1s"), "{e}");
+    }
+
+    #[test]
+    fn time_series_size_is_limited() {
+        // 10m + 1h of drain in 1 s intervals: 4_200 rows, fine; a year is not.
+        with_set(&[("scenario.metrics_interval", "1s")]);
+        let e = err_set(&[
+            ("scenario.duration", "\"8760h\""),
+            ("scenario.metrics_interval", "\"10s\""),
+        ]);
+        assert!(
+            e.contains("duration + drain (8_761h) in intervals of 10s makes 3_153_960 time-series rows x 1 deployment(s); at most 1_000_000 rows"),
+            "{e}"
+        );
     }
 }

@@ -21,6 +21,7 @@ use crate::dist::{Dist, RawDist};
 use crate::error::{Error, Result};
 use crate::time::{SimTime, parse_duration};
 
+use super::limits::{Limits, Range};
 use super::raw::RawScenario;
 use super::{Scenario, Workload};
 
@@ -32,6 +33,8 @@ pub(crate) struct Ctx<'a> {
     pub file: &'a str,
     /// The variant being checked (`None`: the file as written).
     pub variant: Option<&'a str>,
+    /// Size limits.
+    pub limits: &'a Limits,
 }
 
 impl Ctx<'_> {
@@ -50,21 +53,13 @@ impl Ctx<'_> {
             Some(r) => Dist::from_raw(r, lower).map_err(|m| self.err(key, m)),
         }
     }
-    /// `v` if it is a finite number > 0.
-    pub fn positive(&self, key: &str, v: f64) -> Result<f64> {
-        if v.is_finite() && v > 0.0 {
-            Ok(v)
-        } else {
-            Err(self.err(key, format!("must be a number > 0, got {v}")))
-        }
+    /// `v` if it is within `range` (its wording: [`Range::check`]).
+    pub fn range(&self, key: &str, v: f64, range: &Range) -> Result<f64> {
+        range.check(v).map_err(|m| self.err(key, m))
     }
-    /// `v` if it is a finite number >= 0.
-    pub fn non_negative(&self, key: &str, v: f64) -> Result<f64> {
-        if v.is_finite() && v >= 0.0 {
-            Ok(v)
-        } else {
-            Err(self.err(key, format!("must be a number >= 0, got {v}")))
-        }
+    /// `v` if it is within `range`.
+    pub fn range_int(&self, key: &str, v: u64, range: &Range) -> Result<u64> {
+        range.check_int(v).map_err(|m| self.err(key, m))
     }
 }
 
@@ -77,7 +72,7 @@ pub(crate) fn validate(
     description: Option<String>,
     seed: Option<u64>,
 ) -> Result<Scenario> {
-    let meta = meta::check(&raw.scenario, c)?;
+    let meta = meta::check(&raw.scenario, c, raw.deployment.len())?;
     let models = models::check(raw, c)?;
     let pools = pools::check(&raw.pool, c, &models)?;
     let (deployments, spill_targets) = deployments::check(&raw.deployment, c, &models, &pools)?;
@@ -92,8 +87,14 @@ pub(crate) fn validate(
         }
     };
     let faults = faults::check(&raw.fault, c, &deployments)?;
-    let (arrivals, classes, class_cdf) =
-        workload::check(&raw.workload, c, &models, &router, gateway.as_ref())?;
+    let (arrivals, classes, class_cdf) = workload::check(
+        &raw.workload,
+        c,
+        &models,
+        &router,
+        gateway.as_ref(),
+        meta.duration,
+    )?;
     Ok(Scenario {
         name: raw.scenario.name.clone(),
         variant: variant.to_string(),

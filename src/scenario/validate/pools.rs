@@ -3,6 +3,7 @@
 
 use super::{Ctx, Models};
 use crate::error::Result;
+use crate::scenario::limits;
 use crate::scenario::raw::RawPool;
 use crate::scenario::{Deployment, DeploymentKind, Pool};
 
@@ -20,6 +21,10 @@ pub(super) fn check(raw: &[RawPool], c: &Ctx, models: &Models) -> Result<Vec<Poo
         let model = models.index(c, &format!("{key}.model"), &p.model)?;
         if p.tpm == 0 {
             return Err(c.err(format!("{key}.tpm"), "must be > 0"));
+        }
+        c.range_int(&format!("{key}.tpm"), p.tpm, &limits::TPM)?;
+        if let Some(rpm) = p.rpm {
+            c.range_int(&format!("{key}.rpm"), rpm, &limits::RPM.or_zero())?;
         }
         let rpm = p.rpm.unwrap_or_else(|| {
             ((p.tpm as f64 / 1000.0) * models.params[model].rpm_per_1k_tpm).floor() as u64

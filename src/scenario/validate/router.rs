@@ -123,7 +123,17 @@ mod tests {
 
     #[test]
     fn at_most_64_deployments_per_model() {
-        let e = err_set(&[("deployment.d.copies", "65"), ("pool.p.tpm", "100000")]);
-        assert!(e.contains("at most 64"), "{e}");
+        let deps: Vec<String> = (0..65)
+            .map(|i| {
+                format!(
+                    "{{name=\"d{i}\",kind=\"standard\",model=\"gpt-4o-mini\",pool=\"p\",tpm=1000}}"
+                )
+            })
+            .collect();
+        let e = err_set(&[("deployment", &format!("[{}]", deps.join(",")))]);
+        assert!(
+            e.contains("key 'router.deployments'") && e.contains("65 deployments serve one model"),
+            "{e}"
+        );
     }
 }
