@@ -23,17 +23,36 @@ impl<'de> Deserialize<'de> for RawDist {
     // Not `untagged`: serde's untagged errors say only "did not match any variant"; this
     // names the unknown key or the wrong type.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
+        use serde::de::{Error, Unexpected};
         match toml::Value::deserialize(d)? {
             toml::Value::Integer(i) => Ok(RawDist::Constant(i as f64)),
             toml::Value::Float(f) => Ok(RawDist::Constant(f)),
-            t @ toml::Value::Table(_) => RawDistTable::deserialize(t)
+            // Inside the table, a type error names the inner key in the domain's words.
+            t @ toml::Value::Table(_) => serde_path_to_error::deserialize::<_, RawDistTable>(t)
                 .map(RawDist::Table)
-                .map_err(|e| D::Error::custom(e.message())),
-            other => Err(D::Error::custom(format!(
-                "expected a number or a table such as {{ dist = \"normal\", mean = 500, sd = 100 }}, found {}",
-                other.type_str()
-            ))),
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    let message = e.into_inner().message().to_string();
+                    D::Error::custom(
+                        crate::scenario::words::type_error(&path, &message).unwrap_or(message),
+                    )
+                }),
+            other => {
+                let text;
+                let found = match &other {
+                    toml::Value::String(s) => Unexpected::Str(s),
+                    toml::Value::Boolean(b) => Unexpected::Bool(*b),
+                    toml::Value::Array(_) => Unexpected::Seq,
+                    v => {
+                        text = v.to_string();
+                        Unexpected::Other(&text)
+                    }
+                };
+                Err(D::Error::invalid_type(
+                    found,
+                    &"a number or a distribution table",
+                ))
+            }
         }
     }
 }

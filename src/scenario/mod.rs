@@ -31,6 +31,7 @@ pub mod raw;
 pub mod types;
 mod validate;
 mod variants;
+pub(crate) mod words;
 
 #[cfg(test)]
 mod testutil;
@@ -145,25 +146,10 @@ pub fn parse_with_limits(
     seed: Option<u64>,
     limits: &Limits,
 ) -> Result<ScenarioSet> {
-    let toml_err = |e: toml::de::Error| {
-        let (line, column) = e
-            .span()
-            .map(|s| line_col(text, s.start))
-            .map_or((None, None), |(l, c)| (Some(l), Some(c)));
-        Error::Scenario {
-            location: Box::new(Location {
-                file: file.to_string(),
-                line,
-                column,
-                ..Default::default()
-            }),
-            message: e.message().to_string(),
-        }
-    };
     // Parse twice: as a tree (for overrides) and as the typed base document, so that unknown
     // keys and type errors in the file itself are reported with line and column.
-    let mut base: Table = toml::from_str(text).map_err(toml_err)?;
-    let base_raw: RawScenario = toml::from_str(text).map_err(toml_err)?;
+    let mut base: Table = toml::from_str(text).map_err(|e| toml_error(text, file, &e, None))?;
+    let base_raw = typed_file(text, file)?;
     let (sweep, slo) = sweep_and_slo(base_raw, file)?;
     let overrides: Vec<Override> = sets
         .iter()
@@ -215,6 +201,40 @@ pub fn parse_with_limits(
             limits: *limits,
         },
     })
+}
+
+/// The file as written, typed. A type error names the key and says what it expects in the
+/// domain's words ([`words::type_error`]); other errors keep the parser's words.
+fn typed_file(text: &str, file: &str) -> Result<RawScenario> {
+    let de = toml::Deserializer::parse(text).map_err(|e| toml_error(text, file, &e, None))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        toml_error(text, file, e.inner(), Some(&path))
+    })
+}
+
+/// A TOML error at its line and column; a type error at `path` is rewritten and keyed.
+fn toml_error(text: &str, file: &str, e: &toml::de::Error, path: Option<&str>) -> Error {
+    let (line, column) = e
+        .span()
+        .map(|s| line_col(text, s.start))
+        .map_or((None, None), |(l, c)| (Some(l), Some(c)));
+    let rewritten = path.and_then(|p| Some((p, words::type_error(p, e.message())?)));
+    // A type error inside a distribution table comes back in words, with the key attached.
+    let (key, message) = match rewritten {
+        Some((p, m)) => ((p != ".").then(|| p.to_string()), m),
+        None => (None, e.message().to_string()),
+    };
+    Error::Scenario {
+        location: Box::new(Location {
+            file: file.to_string(),
+            line,
+            column,
+            key,
+            ..Default::default()
+        }),
+        message,
+    }
 }
 
 /// `[sweep]` and `[[slo]]`, read once from the file as written (a variant cannot change them);

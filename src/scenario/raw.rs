@@ -181,13 +181,34 @@ pub struct RawRouter {
 }
 
 /// An HTTP status or an inclusive range of them: `429` or `"500-599"`.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
+#[derive(Clone, Debug)]
 pub enum RawStatus {
     /// One status.
     One(u16),
     /// `"429"` or `"500-599"`.
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawStatus {
+    // Not `untagged`: serde's untagged errors say only "data did not match any variant"; this
+    // says what was found and what is allowed.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, Unexpected};
+        const EXPECTED: &str = "an HTTP status or a range like \"500-599\"";
+        match toml::Value::deserialize(d)? {
+            toml::Value::Integer(i) => u16::try_from(i)
+                .map(RawStatus::One)
+                .map_err(|_| D::Error::invalid_value(Unexpected::Signed(i), &EXPECTED)),
+            toml::Value::String(s) => Ok(RawStatus::Text(s)),
+            toml::Value::Float(f) => Err(D::Error::invalid_type(Unexpected::Float(f), &EXPECTED)),
+            toml::Value::Boolean(b) => Err(D::Error::invalid_type(Unexpected::Bool(b), &EXPECTED)),
+            toml::Value::Array(_) => Err(D::Error::invalid_type(Unexpected::Seq, &EXPECTED)),
+            other => Err(D::Error::invalid_type(
+                Unexpected::Other(other.type_str()),
+                &EXPECTED,
+            )),
+        }
+    }
 }
 
 /// `[gateway]`.

@@ -8,7 +8,7 @@ use toml::{Table, Value};
 use super::limits::{self, Limits, MAX_COPIES};
 use super::raw::RawScenario;
 use super::validate::{Ctx, validate};
-use super::{Override, Scenario, names, overlay};
+use super::{Override, Scenario, names, overlay, words};
 use crate::error::{Error, Result};
 
 /// The sections a variant may replace whole.
@@ -48,8 +48,19 @@ pub(super) fn build_variant(b: &Build, variant: Option<(&str, &Table)>) -> Resul
         description = apply_variant(&mut doc, vt).map_err(|(k, m)| err(&k, m))?;
     }
     for o in b.overrides {
-        overlay::set_path(&mut doc, &o.key, o.value.clone())
-            .map_err(|m| err(&format!("{} {}", o.origin, o.key), m))?;
+        let key = format!("{} {}", o.origin, o.key);
+        if let Some(quoted) = overlay::quoted_model_path(&o.key) {
+            let example = if o.origin == "--set" {
+                format!("--set '{quoted}=...'")
+            } else {
+                quoted
+            };
+            return Err(err(
+                &key,
+                format!("a model name with dots must be quoted: {example}"),
+            ));
+        }
+        overlay::set_path(&mut doc, &o.key, o.value.clone()).map_err(|m| err(&key, m))?;
     }
     // [sweep] and [[slo]] are read once from the file; they do not vary by variant.
     doc.remove("sweep");
@@ -57,7 +68,8 @@ pub(super) fn build_variant(b: &Build, variant: Option<(&str, &Table)>) -> Resul
     let mut raw: RawScenario =
         serde_path_to_error::deserialize(Value::Table(doc)).map_err(|e| {
             let path = e.path().to_string();
-            err(&path, e.into_inner().message().to_string())
+            let message = e.into_inner().message().to_string();
+            err(&path, words::type_error(&path, &message).unwrap_or(message))
         })?;
     let ctx = Ctx {
         file: b.file,
@@ -146,6 +158,12 @@ fn apply_variant(doc: &mut Table, vt: &Table) -> Result<Option<String>, (String,
             ));
         };
         for (path, value) in pairs {
+            if let Some(quoted) = overlay::quoted_model_path(path) {
+                return Err((
+                    format!("set.{path}"),
+                    format!("a model name with dots must be quoted: set = {{ '{quoted}' = ... }}"),
+                ));
+            }
             overlay::set_path(doc, path, value.clone()).map_err(|m| (format!("set.{path}"), m))?;
         }
     }

@@ -309,3 +309,182 @@ fn sizes_are_limited_before_anything_is_allocated() {
         one_line_error(&spillway(&a), needles);
     }
 }
+
+/// Rust's type words that must never reach a user.
+const RUST_WORDS: &[&str] = &[
+    "u64",
+    "u32",
+    "u16",
+    "f64",
+    "struct Raw",
+    "untagged",
+    "a sequence",
+];
+
+/// Asserts a one-line error in the domain's words.
+fn in_words(o: &Output, needles: &[&str]) {
+    let e = one_line_error(o, needles);
+    for w in RUST_WORDS {
+        assert!(!e.contains(w), "Rust type words {w:?} in: {e}");
+    }
+}
+
+#[test]
+fn type_errors_in_the_file_keep_line_column_and_name_the_key() {
+    let dir = tempdir();
+    let f = write(
+        &dir,
+        "neg.toml",
+        &BASE.replacen("tpm = 1_000_000", "tpm = -5", 1),
+    );
+    in_words(
+        &spillway(&["validate", &f]),
+        &[
+            "neg.toml:11:7: key 'pool[0].tpm'",
+            "'tpm' must be a whole number of tokens per minute, e.g. 100_000; got -5 (it cannot be negative)",
+        ],
+    );
+    let f = write(
+        &dir,
+        "dur.toml",
+        &BASE.replace("duration = \"10m\"", "duration = 600"),
+    );
+    in_words(
+        &spillway(&["validate", &f]),
+        &[
+            "dur.toml:4:12: key 'scenario.duration'",
+            "'duration' is a duration: write it with a unit",
+            "for 600 seconds write \"600s\"",
+        ],
+    );
+}
+
+#[test]
+fn type_errors_of_numbers_given_as_text() {
+    let dir = tempdir();
+    let f = write(&dir, "s.toml", BASE);
+    in_words(
+        &spillway(&["validate", &f, "--set", "workload.rate_per_min=abc"]),
+        &[
+            "key 'workload.rate_per_min'",
+            "'rate_per_min' must be a number of sessions per minute, e.g. 30; got \"abc\"",
+        ],
+    );
+    let closed = BASE.replace(
+        "arrival = \"poisson\"\nrate_per_min = 10",
+        "arrival = \"closed\"\nusers = 2",
+    );
+    let f = write(&dir, "closed.toml", &closed);
+    in_words(
+        &spillway(&["validate", &f, "--set", "workload.users=abc"]),
+        &[
+            "key 'workload.users'",
+            "'users' must be a whole number of concurrent users, e.g. 10; got \"abc\"",
+        ],
+    );
+}
+
+#[test]
+fn type_errors_of_durations_given_as_numbers() {
+    let dir = tempdir();
+    let f = write(&dir, "s.toml", BASE);
+    in_words(
+        &spillway(&["validate", &f, "--set", "client.timeout=30"]),
+        &[
+            "key 'client.timeout'",
+            "'timeout' is a duration: write it with a unit, e.g. \"30s\"; got 30",
+        ],
+    );
+}
+
+#[test]
+fn type_errors_of_think_times_given_as_durations() {
+    let dir = tempdir();
+    let f = write(
+        &dir,
+        "think.toml",
+        &BASE.replace("name = \"chat\"", "name = \"chat\"\nthink_time_s = \"5s\""),
+    );
+    in_words(
+        &spillway(&["validate", &f]),
+        &[
+            "think.toml:26:16: key 'workload.class[0].think_time_s'",
+            "a number of seconds (not a duration string)",
+            "got \"5s\"",
+        ],
+    );
+    // Inside a distribution table, the inner key is named.
+    let f = write(&dir, "s.toml", BASE);
+    in_words(
+        &spillway(&[
+            "validate",
+            &f,
+            "--set",
+            "workload.class.chat.think_time_s={dist=\"constant\",value=\"5s\"}",
+        ]),
+        &["'value' must be a number", "got \"5s\"", "seconds"],
+    );
+}
+
+#[test]
+fn type_errors_of_booleans_statuses_and_tables() {
+    let dir = tempdir();
+    let f = write(&dir, "s.toml", BASE);
+    in_words(
+        &spillway(&["validate", &f, "--set", "workload.class.chat.streaming=yes"]),
+        &["'streaming' must be true or false", "got \"yes\""],
+    );
+    in_words(
+        &spillway(&[
+            "validate",
+            &f,
+            "--set",
+            "gateway.backend=[{deployment=\"d\"}]",
+            "--set",
+            "gateway.retry.on=[true]",
+        ]),
+        &[
+            "key 'gateway.retry.on[0]'",
+            "a list of HTTP statuses or ranges",
+            "got true",
+        ],
+    );
+    let t = write(&dir, "table.toml", &BASE.replace("[[pool]]", "[pool]"));
+    in_words(
+        &spillway(&["validate", &t]),
+        &[
+            "key 'pool'",
+            "'pool' must be an array of tables, e.g. [[pool]]; got a table",
+        ],
+    );
+}
+
+#[test]
+fn set_with_a_dotted_model_name_suggests_quoting() {
+    let dir = tempdir();
+    let f = write(&dir, "s.toml", BASE);
+    in_words(
+        &spillway(&[
+            "validate",
+            &f,
+            "--set",
+            "models.gpt-4.1-mini.decode_tokens_per_s=90",
+        ]),
+        &[
+            "key '--set models.gpt-4.1-mini.decode_tokens_per_s'",
+            "a model name with dots must be quoted: --set 'models.\"gpt-4.1-mini\".decode_tokens_per_s=...'",
+        ],
+    );
+    let v = write(
+        &dir,
+        "v.toml",
+        &format!("{BASE}\n[[variant]]\nname = \"a\"\nset = {{ \"models.gpt-4.1-mini.x\" = 1 }}\n"),
+    );
+    in_words(
+        &spillway(&["validate", &v]),
+        &[
+            "key 'set.models.gpt-4.1-mini.x'",
+            "set = { 'models.\"gpt-4.1-mini\".x' = ... }",
+        ],
+    );
+}
