@@ -3,12 +3,9 @@
 //!
 //! Loading follows the raw → checked pattern: the file is parsed into a TOML tree, each
 //! `[[variant]]`'s overrides and the command line's `--set` pairs are applied to a copy of it,
-//! the copy is deserialized into [`raw::RawScenario`] (unknown keys are errors), and
-//! [`validate`] checks units, ranges and cross-references and resolves defaults. Every error
-//! names the file, the line and column where known, the variant, and the key.
-//!
-//! The full key reference, with defaults and their sources, is `docs/scenario.md`.
-
+//! the copy is deserialized into [`raw::RawScenario`] (unknown keys are errors), and the
+//! validators check units, ranges, sizes and cross-references and resolve defaults. Every error
+//! is one line that names the file, the line and column where known, the variant, and the key.
 //!
 //! The code mirrors the file's tables and `docs/scenario.md`'s sections:
 //!
@@ -17,11 +14,16 @@
 //! - `validate`: one checker per table (`[scenario]`, `[models]`, `[[pool]]`,
 //!   `[[deployment]]`, `[client]`, `[router]`, `[gateway]`, `[[fault]]`, `[workload]`), each
 //!   in its own file, called in that order by `validate::validate`;
+//! - [`limits`]: the size limits ([`Limits`], relaxable) and the ranges of numbers;
+//! - `names`: names without control characters;
+//! - `words`: type errors in the domain's words;
 //! - [`types`]: the checked [`Scenario`] and its parts;
 //! - [`models`]: the built-in model catalogue.
 //!
 //! `[sweep]` and `[[slo]]` are read once from the file as written (see [`parse`]) and checked by
 //! [`crate::sweep`] and [`crate::slo`].
+//!
+//! The full key reference, with defaults, sources and limits, is `docs/scenario.md`.
 
 pub mod limits;
 pub mod models;
@@ -124,8 +126,31 @@ pub fn load_with_limits(
     seed: Option<u64>,
     limits: &Limits,
 ) -> Result<ScenarioSet> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let text = utf8(bytes, path)?;
     parse_with_limits(&text, path, sets, seed, limits)
+}
+
+/// The file's text, or an error at the first byte that is not UTF-8.
+fn utf8(bytes: Vec<u8>, file: &str) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let bytes = e.as_bytes();
+        let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+        let (line, column) = line_col(valid, at);
+        Error::Scenario {
+            location: Box::new(Location {
+                file: file.to_string(),
+                line: Some(line),
+                column: Some(column),
+                ..Default::default()
+            }),
+            message: format!(
+                "byte 0x{:02x} (offset {at}) is not UTF-8; save the file as UTF-8",
+                bytes[at]
+            ),
+        }
+    })
 }
 
 /// Parses and checks scenario text; `file` is used in error messages.
@@ -358,6 +383,17 @@ mod tests {
         );
         let e = err(&BASE.replace("prompt_tokens = 100", "prompt_tokens = \"lots\""));
         assert!(e.contains("expected a number or a table"), "{e}");
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line_column_and_byte() {
+        let e = super::utf8(b"[scenario]\nname = \"a\xffb\"\n".to_vec(), "s.toml")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "s.toml:2:10: byte 0xff (offset 20) is not UTF-8; save the file as UTF-8"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The scenario file as written: serde structs that mirror the TOML one to one.
 //!
 //! Nothing here is checked beyond its TOML type and unknown keys (every table denies unknown
-//! fields). [`super::validate`] turns a [`RawScenario`] into a typed [`super::Scenario`].
+//! fields). The validators (`validate/`) turn a [`RawScenario`] into a typed [`super::Scenario`].
 //! Durations stay strings here so that their errors can name the key.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! The checked, typed scenario the engine runs: what [`super::validate`] produces from a
+//! The checked, typed scenario the engine runs: what the validators (`validate/`) produce from a
 //! [`super::raw::RawScenario`]. Every value here has passed its range and cross-reference checks;
 //! indexes (model, pool, deployment) point into the vectors of the same [`Scenario`].
 

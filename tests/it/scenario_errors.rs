@@ -488,3 +488,14 @@ fn set_with_a_dotted_model_name_suggests_quoting() {
         ],
     );
 }
+
+#[test]
+fn invalid_utf8_names_the_position() {
+    let dir = tempdir();
+    let p = dir.join("latin1.toml");
+    std::fs::write(&p, b"[scenario]\nname = \"caf\xe9\"\n").unwrap();
+    one_line_error(
+        &spillway(&["validate", p.to_str().unwrap()]),
+        &["latin1.toml:2:12:", "byte 0xe9", "not UTF-8"],
+    );
+}
