@@ -24,17 +24,36 @@ impl<'de> Deserialize<'de> for RawDist {
     // Not `untagged`: serde's untagged errors say only "did not match any variant"; this
     // names the unknown key or the wrong type.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::Error;
+        use serde::de::{Error, Unexpected};
         match toml::Value::deserialize(d)? {
             toml::Value::Integer(i) => Ok(RawDist::Constant(i as f64)),
             toml::Value::Float(f) => Ok(RawDist::Constant(f)),
-            t @ toml::Value::Table(_) => RawDistTable::deserialize(t)
+            // Inside the table, a type error names the inner key in the domain's words.
+            t @ toml::Value::Table(_) => serde_path_to_error::deserialize::<_, RawDistTable>(t)
                 .map(RawDist::Table)
-                .map_err(|e| D::Error::custom(e.message())),
-            other => Err(D::Error::custom(format!(
-                "expected a number or a table such as {{ dist = \"normal\", mean = 500, sd = 100 }}, found {}",
-                other.type_str()
-            ))),
+                .map_err(|e| {
+                    let path = e.path().to_string();
+                    let message = e.into_inner().message().to_string();
+                    D::Error::custom(
+                        crate::scenario::words::type_error(&path, &message).unwrap_or(message),
+                    )
+                }),
+            other => {
+                let text;
+                let found = match &other {
+                    toml::Value::String(s) => Unexpected::Str(s),
+                    toml::Value::Boolean(b) => Unexpected::Bool(*b),
+                    toml::Value::Array(_) => Unexpected::Seq,
+                    v => {
+                        text = v.to_string();
+                        Unexpected::Other(&text)
+                    }
+                };
+                Err(D::Error::invalid_type(
+                    found,
+                    &"a number or a distribution table",
+                ))
+            }
         }
     }
 }
@@ -189,34 +208,7 @@ impl Dist {
             }
             "empirical" => {
                 only(&["values", "weights"])?;
-                let values = t.values.clone().unwrap_or_default();
-                if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
-                    return Err("empirical needs 'values', a non-empty list of numbers".into());
-                }
-                let weights = t.weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
-                if weights.len() != values.len() {
-                    return Err(format!(
-                        "'weights' has {} entries but 'values' has {}",
-                        weights.len(),
-                        values.len()
-                    ));
-                }
-                if weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
-                    return Err("'weights' must be finite numbers >= 0".into());
-                }
-                let total: f64 = weights.iter().sum();
-                if total <= 0.0 {
-                    return Err("'weights' must not all be zero".into());
-                }
-                let mut acc = 0.0;
-                let cum = weights
-                    .iter()
-                    .map(|w| {
-                        acc += w / total;
-                        acc
-                    })
-                    .collect();
-                DistKind::Empirical(values, cum)
+                empirical(t)?
             }
             other => {
                 return Err(format!(
@@ -268,6 +260,38 @@ impl Dist {
             }
         }
     }
+}
+
+/// The `empirical` kind: values with cumulative weights normalised to end at 1.
+fn empirical(t: &RawDistTable) -> Result<DistKind, String> {
+    let values = t.values.clone().unwrap_or_default();
+    if values.is_empty() || values.iter().any(|v| !v.is_finite()) {
+        return Err("empirical needs 'values', a non-empty list of numbers".into());
+    }
+    let weights = t.weights.clone().unwrap_or_else(|| vec![1.0; values.len()]);
+    if weights.len() != values.len() {
+        return Err(format!(
+            "'weights' has {} entries but 'values' has {}",
+            weights.len(),
+            values.len()
+        ));
+    }
+    if weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
+        return Err("'weights' must be finite numbers >= 0".into());
+    }
+    let total: f64 = weights.iter().sum();
+    if total <= 0.0 {
+        return Err("'weights' must not all be zero".into());
+    }
+    let mut acc = 0.0;
+    let cum = weights
+        .iter()
+        .map(|w| {
+            acc += w / total;
+            acc
+        })
+        .collect();
+    Ok(DistKind::Empirical(values, cum))
 }
 
 /// `(mu, sigma)` of the underlying normal for a lognormal with the given mean and

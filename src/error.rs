@@ -1,6 +1,10 @@
 //! The library's error type. Every error that reaches the user names what is wrong and, where
 //! known, the file, line, column, variant and key; the binary maps them to exit code 2.
+//!
+//! An error is always printed on one line: control characters that come from the input (a
+//! newline in a name, a tab in a path) are shown escaped (`\n`, `\t`).
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Where in the input a problem is.
@@ -20,7 +24,7 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
+        write!(f, "{}", escape_control(&self.file))?;
         if let Some(l) = self.line {
             write!(f, ":{l}")?;
             if let Some(c) = self.column {
@@ -28,10 +32,10 @@ impl fmt::Display for Location {
             }
         }
         if let Some(v) = &self.variant {
-            write!(f, ": variant '{v}'")?;
+            write!(f, ": variant '{}'", escape_control(v))?;
         }
         if let Some(k) = &self.key {
-            write!(f, ": key '{k}'")?;
+            write!(f, ": key '{}'", escape_control(k))?;
         }
         Ok(())
     }
@@ -41,7 +45,7 @@ impl fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The scenario (or a `--set` override) is malformed or inconsistent.
-    #[error("{location}: {message}")]
+    #[error("{location}: {}", escape_control(message))]
     Scenario {
         /// Where (boxed: keeps `Result<_, Error>` small on hot-ish paths).
         location: Box<Location>,
@@ -49,13 +53,13 @@ pub enum Error {
         message: String,
     },
     /// A command-line argument is malformed.
-    #[error("{0}")]
+    #[error("{}", escape_control(.0))]
     Usage(String),
     /// The user interrupted the work (Ctrl-C); nothing was written.
     #[error("interrupted; nothing was written")]
     Interrupted,
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", escape_control(path))]
     Io {
         /// The file.
         path: String,
@@ -93,6 +97,23 @@ impl Error {
     }
 }
 
+/// `text` with its control characters escaped as Rust writes them (`\n`, `\t`, `\u{1b}`), so
+/// that it prints on one line; other characters (quotes, non-ASCII letters) are kept.
+pub fn escape_control(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for ch in text.chars() {
+        if ch.is_control() {
+            out.extend(ch.escape_debug());
+        } else {
+            out.push(ch);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Library result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -115,6 +136,26 @@ mod tests {
         assert_eq!(line_col(t, 0), (1, 1));
         assert_eq!(line_col(t, 6), (2, 1));
         assert_eq!(line_col(t, 9), (2, 4));
+    }
+
+    #[test]
+    fn errors_print_on_one_line() {
+        assert_eq!(escape_control("p\nx\ty\u{1b}"), "p\\nx\\ty\\u{1b}");
+        assert_eq!(escape_control("gpt-4o \"ñ\""), "gpt-4o \"ñ\"");
+        let e = Error::at_key(
+            "a\nb.toml",
+            Some("v\r"),
+            "deployment.x\ty",
+            "unknown pool 'p\nx'",
+        );
+        assert_eq!(
+            e.to_string(),
+            "a\\nb.toml: variant 'v\\r': key 'deployment.x\\ty': unknown pool 'p\\nx'"
+        );
+        assert_eq!(
+            Error::Usage("no variant 'a\nb'".into()).to_string(),
+            "no variant 'a\\nb'"
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! are stated assumptions.
 
 use super::Serving;
+use super::limits::{self, Range};
 use super::raw::RawModel;
 use crate::time::{SimTime, parse_duration};
 
@@ -155,6 +156,13 @@ pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (Strin
     let r = raw.unwrap_or(&empty);
     let known = builtin(name);
     let b = known.as_ref().unwrap_or(&GENERIC);
+    let check = |k: &str, v: f64, range: &Range| -> Result<f64, (String, String)> {
+        range.check(v).map_err(|m| (k.to_string(), m))
+    };
+    // A value given for any model is checked first: `nan` is not "missing".
+    if let Some(v) = r.decode_tokens_per_s {
+        check("decode_tokens_per_s", v, &limits::DECODE_TOKENS_PER_S)?;
+    }
     let decode = r.decode_tokens_per_s.unwrap_or(b.decode);
     if decode.is_nan() {
         return Err((
@@ -164,20 +172,6 @@ pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (Strin
             ),
         ));
     }
-    let pos = |k: &str, v: f64| -> Result<f64, (String, String)> {
-        if v.is_finite() && v > 0.0 {
-            Ok(v)
-        } else {
-            Err((k.into(), format!("must be a number > 0, got {v}")))
-        }
-    };
-    let nonneg = |k: &str, v: f64| -> Result<f64, (String, String)> {
-        if v.is_finite() && v >= 0.0 {
-            Ok(v)
-        } else {
-            Err((k.into(), format!("must be a number >= 0, got {v}")))
-        }
-    };
     let ttft_base = match &r.ttft_base {
         Some(s) => parse_duration(s).map_err(|m| ("ttft_base".to_string(), m))?,
         None => SimTime::from_millis(b.ttft_base_ms),
@@ -186,33 +180,54 @@ pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (Strin
         name: name.to_string(),
         serving: Serving {
             ttft_base,
-            prefill_tokens_per_s: pos(
+            prefill_tokens_per_s: check(
                 "prefill_tokens_per_s",
                 r.prefill_tokens_per_s.unwrap_or(b.prefill),
+                &limits::PREFILL_TOKENS_PER_S,
             )?,
-            decode_tokens_per_s: pos("decode_tokens_per_s", decode)?,
-            decode_variation_cv: nonneg(
+            decode_tokens_per_s: check(
+                "decode_tokens_per_s",
+                decode,
+                &limits::DECODE_TOKENS_PER_S,
+            )?,
+            decode_variation_cv: check(
                 "decode_variation_cv",
                 r.decode_variation_cv.unwrap_or(b.cv),
+                &limits::DECODE_VARIATION_CV,
             )?,
             speed_table: speed_table(r.speed_curve.as_deref().unwrap_or(&[]))
                 .map_err(|m| ("speed_curve".to_string(), m))?,
         },
         default_max_tokens_estimate: r.default_max_tokens_estimate.unwrap_or(b.default_estimate),
-        rpm_per_1k_tpm: pos("rpm_per_1k_tpm", r.rpm_per_1k_tpm.unwrap_or(b.rpm_per_1k))?,
-        ptu_input_tpm: pos("ptu_input_tpm", r.ptu_input_tpm.unwrap_or(b.ptu_tpm))?,
-        ptu_output_ratio: pos("ptu_output_ratio", r.ptu_output_ratio.unwrap_or(b.ratio))?,
-        price_input_per_1m: nonneg(
+        rpm_per_1k_tpm: check(
+            "rpm_per_1k_tpm",
+            r.rpm_per_1k_tpm.unwrap_or(b.rpm_per_1k),
+            &limits::RPM_PER_1K_TPM,
+        )?,
+        ptu_input_tpm: check(
+            "ptu_input_tpm",
+            r.ptu_input_tpm.unwrap_or(b.ptu_tpm),
+            &limits::PTU_INPUT_TPM,
+        )?,
+        ptu_output_ratio: check(
+            "ptu_output_ratio",
+            r.ptu_output_ratio.unwrap_or(b.ratio),
+            &limits::PTU_OUTPUT_RATIO,
+        )?,
+        price_input_per_1m: check(
             "price_input_per_1m",
             r.price_input_per_1m.unwrap_or(b.price_in),
+            &limits::PRICE_PER_1M_TOKENS,
         )?,
-        price_output_per_1m: nonneg(
+        price_output_per_1m: check(
             "price_output_per_1m",
             r.price_output_per_1m.unwrap_or(b.price_out),
+            &limits::PRICE_PER_1M_TOKENS,
         )?,
-        ptu_price_per_hour: nonneg(
+        ptu_price_per_hour: check(
             "ptu_price_per_hour",
             r.ptu_price_per_hour.unwrap_or(b.ptu_hour),
+            &limits::PRICE_PER_PTU_HOUR,
         )?,
     })
 }
@@ -253,5 +268,57 @@ mod tests {
         let e = resolve("my-model", None).unwrap_err();
         assert_eq!(e.0, "decode_tokens_per_s");
         assert!(resolve("my-model", Some(&r)).is_ok());
+    }
+
+    #[test]
+    fn non_finite_and_absurd_numbers_name_the_key_and_range() {
+        let nan = RawModel {
+            decode_tokens_per_s: Some(f64::NAN),
+            ..Default::default()
+        };
+        // A built-in model given `nan` is not "not built in".
+        assert_eq!(
+            resolve("gpt-4o-mini", Some(&nan)).unwrap_err(),
+            (
+                "decode_tokens_per_s".to_string(),
+                "must be a finite number > 0 (tokens per second), got NaN".to_string()
+            )
+        );
+        let price = RawModel {
+            price_input_per_1m: Some(1e308),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve("gpt-4o-mini", Some(&price)).unwrap_err().1,
+            "must be within [0, 10_000] (USD per 1M tokens), got 1e308"
+        );
+        let tiny = RawModel {
+            ptu_input_tpm: Some(5e-324),
+            ..Default::default()
+        };
+        assert_eq!(
+            resolve("gpt-4o-mini", Some(&tiny)).unwrap_err().0,
+            "ptu_input_tpm"
+        );
+        let ratio = RawModel {
+            ptu_output_ratio: Some(1e308),
+            ..Default::default()
+        };
+        assert!(
+            resolve("gpt-4o-mini", Some(&ratio))
+                .unwrap_err()
+                .1
+                .contains("(0, 1000]")
+        );
+        let cv = RawModel {
+            decode_variation_cv: Some(f64::INFINITY),
+            ..Default::default()
+        };
+        assert!(
+            resolve("gpt-4o-mini", Some(&cv))
+                .unwrap_err()
+                .1
+                .contains("finite")
+        );
     }
 }

@@ -40,6 +40,21 @@ pub fn split_path(path: &str) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
+/// `models.gpt-4.1-mini.decode_tokens_per_s` written without quotes splits the model name at
+/// its dots. For such a path (under `models`, more than three segments, no quotes) returns the
+/// path with the model name quoted: `models."gpt-4.1-mini".decode_tokens_per_s`.
+pub fn quoted_model_path(path: &str) -> Option<String> {
+    if path.contains('"') {
+        return None;
+    }
+    let segs = split_path(path).ok()?;
+    if segs.len() <= 3 || segs[0] != "models" {
+        return None;
+    }
+    let (key, name) = segs[1..].split_last()?;
+    Some(format!("models.\"{}\".{key}", name.join(".")))
+}
+
 /// Parses a command-line value as TOML (`4`, `1.5`, `true`, `"60s"`, `[1, 2]`); anything that
 /// does not parse is taken as a plain string, so `--set client.timeout=30s` works unquoted.
 pub fn parse_value(text: &str) -> Value {
@@ -187,6 +202,20 @@ decode_tokens_per_s = 100.0
         assert!(e.contains("'zz'") && e.contains("a, b"), "{e}");
         // the document is intact after a failed set
         assert_eq!(d["deployment"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn dotted_model_names_are_noticed() {
+        assert_eq!(
+            quoted_model_path("models.gpt-4.1-mini.decode_tokens_per_s").as_deref(),
+            Some("models.\"gpt-4.1-mini\".decode_tokens_per_s")
+        );
+        assert_eq!(
+            quoted_model_path("models.gpt-4o-mini.decode_tokens_per_s"),
+            None
+        );
+        assert_eq!(quoted_model_path("models.\"gpt-4.1-mini\".x"), None);
+        assert_eq!(quoted_model_path("deployment.a.b.c"), None);
     }
 
     #[test]

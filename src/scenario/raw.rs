@@ -1,7 +1,7 @@
 //! The scenario file as written: serde structs that mirror the TOML one to one.
 //!
 //! Nothing here is checked beyond its TOML type and unknown keys (every table denies unknown
-//! fields). [`super::validate`] turns a [`RawScenario`] into a typed [`super::Scenario`].
+//! fields). The validators (`validate/`) turn a [`RawScenario`] into a typed [`super::Scenario`].
 //! Durations stay strings here so that their errors can name the key.
 
 use std::collections::BTreeMap;
@@ -248,14 +248,35 @@ pub struct RawRouter {
 }
 
 /// An HTTP status or an inclusive range of them: `429` or `"500-599"`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, schemars::JsonSchema)]
 #[serde(untagged)]
-#[derive(schemars::JsonSchema)]
 pub enum RawStatus {
     /// One status.
     One(u16),
     /// `"429"` or `"500-599"`.
     Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawStatus {
+    // Not `untagged`: serde's untagged errors say only "data did not match any variant"; this
+    // says what was found and what is allowed.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, Unexpected};
+        const EXPECTED: &str = "an HTTP status or a range like \"500-599\"";
+        match toml::Value::deserialize(d)? {
+            toml::Value::Integer(i) => u16::try_from(i)
+                .map(RawStatus::One)
+                .map_err(|_| D::Error::invalid_value(Unexpected::Signed(i), &EXPECTED)),
+            toml::Value::String(s) => Ok(RawStatus::Text(s)),
+            toml::Value::Float(f) => Err(D::Error::invalid_type(Unexpected::Float(f), &EXPECTED)),
+            toml::Value::Boolean(b) => Err(D::Error::invalid_type(Unexpected::Bool(b), &EXPECTED)),
+            toml::Value::Array(_) => Err(D::Error::invalid_type(Unexpected::Seq, &EXPECTED)),
+            other => Err(D::Error::invalid_type(
+                Unexpected::Other(other.type_str()),
+                &EXPECTED,
+            )),
+        }
+    }
 }
 
 /// `[gateway]`.
