@@ -111,8 +111,9 @@ enum Phase {
     Decoding,
 }
 
-/// One session slot's current attempt.
+/// One session slot's current attempt (one cache line).
 #[derive(Clone, Copy, Debug)]
+#[repr(align(64))]
 struct Attempt {
     id: u64,
     phase: Phase,

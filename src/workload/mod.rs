@@ -48,7 +48,9 @@ impl Call {
 /// User index of open-loop sessions.
 const OPEN_LOOP: u32 = u32::MAX;
 
+/// Cache-line aligned: a session's state never straddles more lines than it must.
 #[derive(Clone, Debug)]
+#[repr(align(64))]
 struct Session {
     alive: bool,
     key: u64,
