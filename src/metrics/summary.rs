@@ -105,11 +105,34 @@ pub struct SessionCounts {
     pub failed: u64,
     pub incomplete: u64,
     pub duration_ms: Percentiles,
+    /// Where the time of a completed session went, mean milliseconds per session (the
+    /// critical path of each stage, and the think time between stages).
+    #[serde(default)]
+    pub time_breakdown_ms: TimeBreakdown,
+}
+
+/// Mean time per completed session, by what it was spent on, milliseconds. The parts add up
+/// to the mean session duration.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct TimeBreakdown {
+    /// Think time between stages.
+    pub think: f64,
+    /// Before the answering attempt was admitted: quota, backoff, failed attempts.
+    pub waiting: f64,
+    /// Admitted, waiting for a concurrency slot.
+    pub queued: f64,
+    /// Time to first token once served.
+    pub prefill: f64,
+    /// Decoding.
+    pub generating: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TokenCounts {
     pub prompt: u64,
+    /// Prompt tokens processed that were a cached prefix (all attempts).
+    #[serde(default)]
+    pub cached_prompt: u64,
     pub completion: u64,
     pub charged_estimate: u64,
     pub wanted_completion: u64,
@@ -132,6 +155,9 @@ pub struct Cost {
     pub spilled_tokens: f64,
     pub per_1k_sessions: f64,
     pub per_1k_requests: f64,
+    /// What cached prompt prefixes saved against the input price (not in `total`).
+    #[serde(default)]
+    pub cache_savings: f64,
     /// Embedding cost of the gateway's semantic cache (included in `total`); present when
     /// the scenario has a `[gateway.cache]`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -147,6 +173,9 @@ pub struct DeploymentSummary {
     pub attempts: u64,
     pub admitted: u64,
     pub rejected_429: u64,
+    /// 400s: prompt + max_tokens over the model's context window.
+    #[serde(default)]
+    pub rejected_400: u64,
     pub timed_out_408: u64,
     pub spilled_in: u64,
     pub utilization_mean: f64,
@@ -256,8 +285,9 @@ impl RunMetrics {
     /// Builds the variant's summary.
     pub fn summarize(&self, sc: &Scenario) -> VariantSummary {
         let span_min = self.span.as_secs_f64() / 60.0;
-        // PTU is reserved (and billed) for the period studied, not for the drain after it.
-        let span_h = sc.duration.as_secs_f64() / 3600.0;
+        // PTU is reserved for the period studied and billed while it serves: the duration,
+        // or the span of the run when the drain goes on past it.
+        let span_h = sc.duration.max(self.span).as_secs_f64() / 3600.0;
         let (deployments, token_cost, ptu_cost) = self.deployment_summaries(sc, span_h);
         let embedding = self.gateway.embedding_cost_usd;
         let total = token_cost + ptu_cost + embedding;
@@ -292,9 +322,15 @@ impl RunMetrics {
                 failed: self.sessions_failed,
                 incomplete: self.sessions_started - self.sessions_completed - self.sessions_failed,
                 duration_ms: self.session_duration.percentiles(),
+                time_breakdown_ms: self.time_breakdown(),
             },
             tokens: TokenCounts {
                 prompt: self.prompt_tokens,
+                cached_prompt: self
+                    .deployments
+                    .iter()
+                    .map(|m| m.cached_prompt_tokens)
+                    .sum(),
                 completion: self.completion_tokens,
                 charged_estimate: charged,
                 wanted_completion: self.wanted_tokens,
@@ -319,6 +355,7 @@ impl RunMetrics {
                 spilled_tokens: round6(self.spilled_token_cost_usd),
                 per_1k_sessions: round6(ratio(total * 1000.0, self.sessions_completed as f64)),
                 per_1k_requests: round6(ratio(total * 1000.0, self.succeeded as f64)),
+                cache_savings: round6(self.deployments.iter().map(|m| m.cache_savings_usd).sum()),
                 gateway_embedding: sc
                     .gateway
                     .as_ref()
@@ -371,6 +408,7 @@ impl RunMetrics {
                 attempts: m.attempts,
                 admitted: m.admitted,
                 rejected_429: m.rejected_429,
+                rejected_400: m.rejected_400,
                 timed_out_408: m.timed_out_408,
                 spilled_in: m.spilled_in,
                 utilization_mean: round6(ratio(m.utilization_sum, m.utilization_samples as f64)),
@@ -436,6 +474,20 @@ impl RunMetrics {
                     throttle_marks: m.throttle_marks,
                 })
                 .collect(),
+        }
+    }
+
+    /// Mean time per completed session by part, milliseconds.
+    fn time_breakdown(&self) -> TimeBreakdown {
+        let n = self.sessions_completed as f64;
+        let t = &self.session_times;
+        let ms = |us: u64| round3(ratio(us as f64 / 1e3, n));
+        TimeBreakdown {
+            think: ms(t.think),
+            waiting: ms(t.waiting),
+            queued: ms(t.queued),
+            prefill: ms(t.prefill),
+            generating: ms(t.generating),
         }
     }
 

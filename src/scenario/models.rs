@@ -29,11 +29,16 @@ pub struct ModelParams {
     pub price_input_per_1m: f64,
     /// USD per 1M output tokens (standard deployments).
     pub price_output_per_1m: f64,
+    /// USD per 1M cached input tokens (standard deployments).
+    pub price_cached_input_per_1m: f64,
+    /// Context window, tokens: a call whose prompt + max_tokens exceeds it gets a 400.
+    pub context_window: Option<u32>,
     /// USD per PTU-hour (provisioned deployments).
     pub ptu_price_per_hour: f64,
 }
 
 struct Builtin {
+    context_window: Option<u32>,
     ttft_base_ms: u64,
     prefill: f64,
     decode: f64,
@@ -56,7 +61,9 @@ fn builtin(name: &str) -> Option<Builtin> {
         // "Prices"). Default completion estimate when max_tokens is unset: not published for
         // this model; assumed equal to the 648 measured for gpt-4o. PTU-hour $1 (low end of the
         // third-party $1-2 range). Per-request speed variation cv 0.15: assumption.
+        // Context window 1,047,576 tokens (OpenAI model page, gpt-4.1-mini).
         "gpt-4.1-mini" => Some(Builtin {
+            context_window: Some(1_047_576),
             ttft_base_ms: 300,
             prefill: 12_500.0,
             decode: 108.0,
@@ -74,7 +81,9 @@ fn builtin(name: &str) -> Option<Builtin> {
         // deployment where a scenario needs it. TTFT split as for gpt-4.1-mini (assumption).
         // RPM 6 per 1K TPM (2025 tables). PTU 37,000 input TPM per PTU, ratio 4. Prices $0.15 /
         // $0.60. Completion estimate 648 (gpt-4o measurement, assumed). PTU-hour $1.
+        // Context window 128,000 tokens (OpenAI model page, gpt-4o-mini).
         "gpt-4o-mini" => Some(Builtin {
+            context_window: Some(128_000),
             ttft_base_ms: 300,
             prefill: 12_500.0,
             decode: 111.0,
@@ -93,6 +102,7 @@ fn builtin(name: &str) -> Option<Builtin> {
 
 /// Generic fallbacks for models that are not built in (all assumptions; override them).
 const GENERIC: Builtin = Builtin {
+    context_window: None,
     ttft_base_ms: 300,
     prefill: 10_000.0,
     decode: f64::NAN, // must be given
@@ -197,6 +207,16 @@ pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (Strin
             )?,
             speed_table: speed_table(r.speed_curve.as_deref().unwrap_or(&[]))
                 .map_err(|m| ("speed_curve".to_string(), m))?,
+            // No public source gives how TTFT grows with load: flat unless the scenario (or a
+            // calibration) says otherwise.
+            ttft_table: speed_table(r.ttft_curve.as_deref().unwrap_or(&[]))
+                .map_err(|m| ("ttft_curve".to_string(), m))?,
+            ttft_variation_cv: check(
+                "ttft_variation_cv",
+                r.ttft_variation_cv.unwrap_or(0.0),
+                &limits::DECODE_VARIATION_CV,
+            )?,
+            fresh_speed_per_attempt: r.fresh_speed_per_attempt.unwrap_or(true),
         },
         default_max_tokens_estimate: r.default_max_tokens_estimate.unwrap_or(b.default_estimate),
         rpm_per_1k_tpm: check(
@@ -222,6 +242,14 @@ pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (Strin
         price_output_per_1m: check(
             "price_output_per_1m",
             r.price_output_per_1m.unwrap_or(b.price_out),
+            &limits::PRICE_PER_1M_TOKENS,
+        )?,
+        context_window: r.context_window.or(b.context_window),
+        price_cached_input_per_1m: check(
+            "price_cached_input_per_1m",
+            r.price_cached_input_per_1m
+                .or(r.price_input_per_1m)
+                .unwrap_or(b.price_in),
             &limits::PRICE_PER_1M_TOKENS,
         )?,
         ptu_price_per_hour: check(

@@ -128,8 +128,21 @@ pub struct RawModel {
     pub price_input_per_1m: Option<f64>,
     /// USD per 1M output tokens on standard deployments.
     pub price_output_per_1m: Option<f64>,
+    /// USD per 1M cached input tokens on standard deployments (default: the input price).
+    pub price_cached_input_per_1m: Option<f64>,
+    /// Context window, tokens: prompt + max_tokens beyond it gets a 400.
+    pub context_window: Option<u32>,
     /// USD per PTU-hour (default of provisioned deployments of this model).
     pub ptu_price_per_hour: Option<f64>,
+    /// How time to first token grows with the attempts in service on the deployment:
+    /// [[n, factor], ...] (default flat).
+    pub ttft_curve: Option<Vec<[f64; 2]>>,
+    /// Per-attempt time-to-first-token noise: coefficient of variation of a lognormal factor
+    /// with mean 1 (default 0; e.g. Global Standard's spread: no latency SLA).
+    pub ttft_variation_cv: Option<f64>,
+    /// Whether a retry or failover is served at a fresh speed draw (default true: another
+    /// replica); false keeps one speed per call.
+    pub fresh_speed_per_attempt: Option<bool>,
 }
 
 /// `[[pool]]`.
@@ -207,6 +220,10 @@ pub struct RawDeployment {
     pub decode_variation_cv: Option<f64>,
     /// Replaces the model's speed curve for this deployment.
     pub speed_curve: Option<Vec<[f64; 2]>>,
+    /// Overrides the model's `ttft_curve` on this deployment.
+    pub ttft_curve: Option<Vec<[f64; 2]>>,
+    /// Overrides the model's `ttft_variation_cv` on this deployment.
+    pub ttft_variation_cv: Option<f64>,
     /// Standard only: replicate this deployment and its pool into this many subscriptions.
     pub copies: Option<u32>,
 }
@@ -229,7 +246,7 @@ pub struct RawClient {
     /// A Retry-After up to this is honoured; longer ones fall back to the backoff (default "60s").
     pub retry_after_cap: Option<String>,
     /// HTTP statuses retried (default [408, 409, 429, 500, 502, 503, 504]).
-    pub retry_statuses: Option<Vec<u16>>,
+    pub retry_statuses: Option<Vec<RawStatus>>,
     /// Whether a client-side timeout is retried (default true).
     pub retry_on_timeout: Option<bool>,
 }
@@ -474,7 +491,9 @@ pub struct RawRatePoint {
     pub rate_per_min: f64,
 }
 
-/// `[[workload.class]]`.
+/// `[[workload.class]]`: a kind of session. Either the short form (one call shape repeated
+/// `steps` times in sequence) or a flow of `[[workload.class.step]]`s; the class's own call keys
+/// are then the defaults of its steps.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[derive(schemars::JsonSchema)]
@@ -483,18 +502,52 @@ pub struct RawClass {
     pub name: String,
     /// Relative frequency (default 1).
     pub weight: Option<f64>,
-    /// Sequential calls per session (default 1).
+    /// Short form: sequential calls per session (default 1). Not with `step`.
     pub steps: Option<u32>,
     /// Model the calls use (required when the scenario uses several).
     pub model: Option<String>,
     /// Prompt tokens per call: a number or a distribution table.
-    pub prompt_tokens: RawDist,
+    pub prompt_tokens: Option<RawDist>,
     /// Completion tokens the call wants: a number or a distribution table.
-    pub completion_tokens: RawDist,
+    pub completion_tokens: Option<RawDist>,
+    /// Share of the prompt that is a cached prefix, from 0 to 1 (default 0).
+    pub cached_prompt_share: Option<RawDist>,
     /// Pause after each successful call before the next step, seconds (default 0).
     pub think_time_s: Option<RawDist>,
     /// max_tokens sent with every call: caps the answer and is charged at admission.
     pub max_tokens: Option<u32>,
     /// Streaming calls (default false).
     pub streaming: Option<bool>,
+    /// The flow: steps in order; consecutive steps with the same `group` run at once.
+    #[serde(default)]
+    pub step: Vec<RawStep>,
+}
+
+/// `[[workload.class.step]]`: one step of a flow. Keys left out take the class's value.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
+pub struct RawStep {
+    /// Name (for outputs; default `step-N`).
+    pub name: Option<String>,
+    /// Model this step calls.
+    pub model: Option<String>,
+    /// Prompt tokens: a number or a distribution table.
+    pub prompt_tokens: Option<RawDist>,
+    /// Completion tokens the call wants.
+    pub completion_tokens: Option<RawDist>,
+    /// Share of the prompt that is a cached prefix, from 0 to 1.
+    pub cached_prompt_share: Option<RawDist>,
+    /// Pause after this step (after its group, for a group's last step), seconds.
+    pub think_time_s: Option<RawDist>,
+    /// max_tokens sent with the call.
+    pub max_tokens: Option<u32>,
+    /// Whether the call streams.
+    pub streaming: Option<bool>,
+    /// Run the step this many times in sequence (default 1).
+    pub repeat: Option<u32>,
+    /// Make this many copies of the call at once (fan-out; the flow waits for all; default 1).
+    pub parallel: Option<u32>,
+    /// Consecutive steps with the same group name run at once; the flow waits for all.
+    pub group: Option<String>,
 }

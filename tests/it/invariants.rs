@@ -841,11 +841,13 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
         m.ttft.count(),
         m.succeeded
     );
-    let route_len = |class: usize| sc.router.routes[sc.workload.classes[class].model].len() as u32;
+    // Generated classes use the short form: one call shape, repeated.
+    let route_len =
+        |class: usize| sc.router.routes[sc.workload.classes[class].steps[0].model].len() as u32;
     let mut completed_sessions = 0;
     for (key, rs) in &by_session {
         let class = rs[0].class;
-        let steps = sc.workload.classes[class].steps;
+        let steps = sc.workload.classes[class].calls;
         for (i, r) in rs.iter().enumerate() {
             ensure!(
                 e,
@@ -931,7 +933,9 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
         match r.outcome {
             Outcome::Succeeded => {
                 ensure!(e, r.status == 200, "success with status {}", r.status);
-                let want = r.wanted_tokens.min(class.max_tokens.unwrap_or(u32::MAX));
+                let want = r
+                    .wanted_tokens
+                    .min(class.steps[0].max_tokens.unwrap_or(u32::MAX));
                 ensure!(
                     e,
                     r.completion_tokens == want,
@@ -978,7 +982,7 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
                 if r.status == 408 {
                     ensure!(
                         e,
-                        !class.streaming,
+                        !class.steps[0].streaming,
                         "request {}/{}: a streaming call got a 408",
                         r.session,
                         r.step
@@ -1194,7 +1198,7 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
             r.step
         );
         let dep = &sc.deployments[d];
-        let streaming = sc.workload.classes[r.class].streaming;
+        let streaming = sc.workload.classes[r.class].steps[0].streaming;
         // The attempt was admitted no later than it got its slot, and its deadlines count from
         // admission: the server's completion window (non-streaming) bounds the whole answer,
         // the client's timeout the whole answer or, streaming, the first token.
@@ -1261,7 +1265,7 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
     for (d, dm) in m.deployments.iter().enumerate() {
         if dm.timed_out_408 > 0 {
             let possible = sc.deployments[d].completion_window.is_some()
-                && sc.workload.classes.iter().any(|k| !k.streaming);
+                && sc.workload.classes.iter().any(|k| !k.steps[0].streaming);
             ensure!(
                 e,
                 possible,
@@ -1552,7 +1556,7 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
         truncated: m.truncated,
         closed_loop: matches!(sc.workload.arrivals, Arrivals::Closed { .. }) as u64,
         multi_step_sessions: (m.sessions_completed > 0
-            && sc.workload.classes.iter().any(|k| k.steps > 1)) as u64,
+            && sc.workload.classes.iter().any(|k| k.calls > 1)) as u64,
     })
 }
 
