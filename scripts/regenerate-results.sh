@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-for s in foundry-parallel-load timeouts-to-triumph; do
+for s in foundry-parallel-load timeouts-to-triumph foundry-sensitivity; do
   rm -rf "results/$s"
   ./target/release/spillway run "scenarios/$s.toml" --out "results/$s" --report --quiet > /dev/null
   ./target/release/spillway sweep "scenarios/$s.toml" --out "results/$s/sweep" --report --quiet > /dev/null

@@ -307,6 +307,7 @@ impl Deployments<'_> {
                 // Cached prompt tokens are left out of PTU utilization [facts].
                 let actual = (prompt - cached) as f64 + output_ratio * completion as f64;
                 st.interval_normalized += actual;
+                dm.normalized_tokens += actual;
                 let bucket = st.bucket.as_mut().expect("provisioned");
                 bucket.correct(now, actual - a.estimate);
                 if let Some(au) = audit {
@@ -328,6 +329,7 @@ impl Deployments<'_> {
                         + completion as f64 * model.price_output_per_1m)
                         / 1e6;
                     dm.token_cost_usd += cost;
+                    dm.billed_completion_tokens += completion as u64;
                     dm.cache_savings_usd += cached as f64
                         * (model.price_input_per_1m - model.price_cached_input_per_1m)
                         / 1e6;

@@ -121,6 +121,10 @@ pub struct DeploymentMetrics {
     pub prompt_tokens: u64,
     /// ... of which a cached prefix.
     pub cached_prompt_tokens: u64,
+    /// Completion tokens billed (standard deployments).
+    pub billed_completion_tokens: u64,
+    /// PTU-normalized tokens processed (provisioned deployments).
+    pub normalized_tokens: f64,
     /// What the cached prefixes saved against the input price (standard deployments).
     pub cache_savings_usd: f64,
     /// Completion tokens generated.

@@ -139,6 +139,26 @@ pub struct TokenCounts {
     pub wasted_completion: u64,
     pub completion_per_request: f64,
     pub generated_per_request: f64,
+    /// "Tokens per request" under each reading a report could mean; see [`PerRequest`].
+    #[serde(default)]
+    pub per_request: PerRequest,
+}
+
+/// Tokens per request sent, under every reading of the phrase (the seed case 000 reports "60%
+/// fewer tokens per request" without saying which).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PerRequest {
+    /// Completion tokens generated, delivered or not (wasted by 408s and timeouts included).
+    pub generated: f64,
+    /// Completion tokens billed on standard deployments (pay-as-you-go output).
+    pub billed_output: f64,
+    /// Prompt + completion tokens processed by the deployments (every attempt).
+    pub processed: f64,
+    /// PTU-normalized tokens processed on provisioned deployments: uncached prompt + output
+    /// ratio x completion (what PTU capacity is sized for).
+    pub ptu_normalized: f64,
+    /// Tokens charged at admission (estimates: prompt + max_tokens or the default estimate).
+    pub charged: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -343,6 +363,7 @@ impl RunMetrics {
                     (self.completion_tokens + self.wasted_tokens) as f64,
                     self.sent as f64,
                 )),
+                per_request: self.per_request(),
             },
             throughput: Throughput {
                 requests_per_min: round3(ratio(self.succeeded as f64, span_min)),
@@ -474,6 +495,27 @@ impl RunMetrics {
                     throttle_marks: m.throttle_marks,
                 })
                 .collect(),
+        }
+    }
+
+    /// Tokens per request sent under each reading.
+    fn per_request(&self) -> PerRequest {
+        let n = self.sent as f64;
+        let sum = |f: fn(&super::DeploymentMetrics) -> f64| -> f64 {
+            self.deployments.iter().map(f).sum()
+        };
+        PerRequest {
+            generated: round3(ratio(
+                (self.completion_tokens + self.wasted_tokens) as f64,
+                n,
+            )),
+            billed_output: round3(ratio(sum(|m| m.billed_completion_tokens as f64), n)),
+            processed: round3(ratio(
+                sum(|m| (m.prompt_tokens + m.completion_tokens) as f64),
+                n,
+            )),
+            ptu_normalized: round3(ratio(sum(|m| m.normalized_tokens), n)),
+            charged: round3(ratio(sum(|m| m.charged_estimate as f64), n)),
         }
     }
 
