@@ -1,11 +1,14 @@
 //! `[models."NAME"]`: the models in use (every model named by a deployment, pool or class, in
-//! that order of first mention), each with its built-in defaults and the file's overrides.
+//! that order of first mention), each with its catalogue defaults and the file's overrides;
+//! and what the models' deployments need of them: a price (no cost is $0 by omission), the
+//! PTU figures, and a PTU count the model can be deployed with.
 
 use super::Ctx;
 use crate::error::Result;
 use crate::scenario::ModelParams;
+use crate::scenario::models::catalogue::{catalogue, ref_cite};
 use crate::scenario::models::resolve;
-use crate::scenario::raw::RawScenario;
+use crate::scenario::raw::{RawDeployment, RawScenario};
 
 /// The models in use, by index.
 #[derive(Clone, Debug)]
@@ -59,7 +62,111 @@ pub(super) fn check(raw: &RawScenario, c: &Ctx) -> Result<Models> {
             .map_err(|(k, m)| c.err(format!("models.\"{name}\".{k}"), m))?;
         params.push(m);
     }
+    for d in &raw.deployment {
+        if let Some(i) = names.iter().position(|m| m == &d.model) {
+            deployment_needs(d, &params[i], raw, c)?;
+        }
+    }
     Ok(Models { names, params })
+}
+
+/// What deployment `d` needs of its model `mp`: token prices (standard), or the PTU figures, a
+/// PTU-hour price and a PTU count the model's size rule allows (provisioned). Other problems
+/// of `d` (an unknown kind, no `ptu`, keys of the other kind) are left to `deployments`.
+fn deployment_needs(d: &RawDeployment, mp: &ModelParams, raw: &RawScenario, c: &Ctx) -> Result<()> {
+    let model = &mp.name;
+    let missing = |k: &str| mp.missing.contains(&k);
+    let needs = |k: &str, what: &str, unit: &str| {
+        c.err(
+            format!("models.\"{model}\".{k}"),
+            format!(
+                "{} deployment '{}' needs {what} of model '{model}', which the model catalogue does not have: set {k} ({unit}; 0 allowed) in [models.\"{model}\"]",
+                d.kind, d.name
+            ),
+        )
+    };
+    match d.kind.as_str() {
+        "standard" => {
+            for k in ["price_input_per_1m", "price_output_per_1m"] {
+                if missing(k) {
+                    return Err(needs(k, "a token price", "USD per 1M tokens"));
+                }
+            }
+        }
+        "provisioned" => {
+            for k in ["ptu_input_tpm", "ptu_output_ratio"] {
+                if missing(k) {
+                    return Err(c.err(
+                        format!("models.\"{model}\".{k}"),
+                        format!(
+                            "provisioned deployment '{}' of model '{model}': the model catalogue has no PTU figures for it (not offered as provisioned); to simulate one anyway set ptu_input_tpm and ptu_output_ratio in [models.\"{model}\"]",
+                            d.name
+                        ),
+                    ));
+                }
+            }
+            if missing("ptu_price_per_hour") && d.ptu_price_per_hour.is_none() {
+                return Err(needs(
+                    "ptu_price_per_hour",
+                    "a PTU-hour price",
+                    "USD per PTU-hour, or on the deployment",
+                ));
+            }
+            if let Some(ptu) = d.ptu.filter(|&p| p > 0) {
+                ptu_size(d, ptu, mp, raw, c)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// `ptu` is at least the model's minimum and a whole number of steps above it.
+fn ptu_size(
+    d: &RawDeployment,
+    ptu: u32,
+    mp: &ModelParams,
+    raw: &RawScenario,
+    c: &Ctx,
+) -> Result<()> {
+    let (Some(min), Some(step)) = (mp.ptu_minimum, mp.ptu_step) else {
+        return Ok(());
+    };
+    if ptu >= min && (ptu - min).is_multiple_of(step) {
+        return Ok(());
+    }
+    let model = &mp.name;
+    let overridden = raw
+        .models
+        .get(model)
+        .is_some_and(|m| m.ptu_minimum.is_some() || m.ptu_step.is_some());
+    let source = match catalogue().get(model) {
+        Some(e) if !overridden => {
+            let regional = match (e.ptu_regional_minimum.value, e.ptu_regional_step.value) {
+                (Some(rm), Some(rs)) => format!(
+                    "; a regional deployment takes {rm}, in steps of {rs}: set ptu_minimum and ptu_step in [models.\"{model}\"]"
+                ),
+                _ => String::new(),
+            };
+            let cite = e
+                .ptu_minimum
+                .source
+                .as_deref()
+                .map(ref_cite)
+                .unwrap_or_default();
+            format!("Global and Data Zone rule of {cite}{regional}")
+        }
+        _ => format!("set by [models.\"{model}\"] ptu_minimum / ptu_step"),
+    };
+    let mut sizes: Vec<String> = (0..3).map(|i| (min + i * step).to_string()).collect();
+    sizes.push("...".into());
+    Err(c.err(
+        format!("deployment.{}.ptu", d.name),
+        format!(
+            "a provisioned deployment of {model} takes at least {min} PTU, in steps of {step} ({}), got {ptu} ({source})",
+            sizes.join(", ")
+        ),
+    ))
 }
 
 #[cfg(test)]
