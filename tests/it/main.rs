@@ -4,6 +4,7 @@ mod cli;
 mod determinism;
 mod gateway;
 mod invariants;
+mod models;
 mod queueing;
 mod report;
 mod scenario_errors;

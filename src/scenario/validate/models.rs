@@ -171,7 +171,127 @@ fn ptu_size(
 
 #[cfg(test)]
 mod tests {
-    use crate::scenario::testutil::{err_set, with_set};
+    use crate::scenario::testutil::{BASE, err, err_set, ok, with_set};
+
+    /// `BASE` with its model renamed to `model` and `extra` appended (a `[models]` table).
+    fn custom(model: &str, extra: &str) -> String {
+        format!(
+            "{}\n{extra}",
+            BASE.replace("\"gpt-4o-mini\"", &format!("\"{model}\""))
+        )
+    }
+
+    const PTU: &str =
+        "[[deployment]]\nname = \"ptu\"\nkind = \"provisioned\"\nmodel = \"MODEL\"\nptu = PTUS\n";
+
+    fn with_ptu(model: &str, ptus: u32, extra: &str) -> String {
+        let ptu = PTU
+            .replace("MODEL", model)
+            .replace("PTUS", &ptus.to_string());
+        custom(model, &format!("{ptu}{extra}"))
+    }
+
+    #[test]
+    fn a_standard_deployment_of_a_model_without_a_price_is_an_error() {
+        let decode = "[models.\"my-model\"]\ndecode_tokens_per_s = 50.0\n";
+        let e = err(&custom("my-model", decode));
+        assert!(
+            e.contains("key 'models.\"my-model\".price_input_per_1m'")
+                && e.contains("standard deployment 'd' needs a token price of model 'my-model'")
+                && e.contains("set price_input_per_1m (USD per 1M tokens; 0 allowed)"),
+            "{e}"
+        );
+        let e = err(&custom(
+            "my-model",
+            &format!("{decode}price_input_per_1m = 0.5\n"),
+        ));
+        assert!(
+            e.contains("'models.\"my-model\".price_output_per_1m'"),
+            "{e}"
+        );
+        // An explicit price, 0 included, is enough.
+        let set = ok(&custom(
+            "my-model",
+            &format!("{decode}price_input_per_1m = 0\nprice_output_per_1m = 0\n"),
+        ));
+        assert_eq!(set.variants[0].models[0].price_input_per_1m, 0.0);
+        // A pool alone bills nothing: no price needed.
+        let pool_only = format!(
+            "{BASE}[[pool]]\nname = \"q\"\nsubscription = \"s\"\nregion = \"r\"\nmodel = \"my-model\"\ntpm = 1000\n{decode}"
+        )
+        .replace("completion_tokens = 10\n", "completion_tokens = 10\nmodel = \"gpt-4o-mini\"\n");
+        ok(&pool_only);
+    }
+
+    #[test]
+    fn a_provisioned_deployment_needs_a_ptu_hour_price_and_ptu_figures() {
+        let priced = "[models.\"my-model\"]\ndecode_tokens_per_s = 50.0\nprice_input_per_1m = 1\nprice_output_per_1m = 2\n";
+        let e = err(&with_ptu("my-model", 3, priced));
+        assert!(
+            e.contains("key 'models.\"my-model\".ptu_price_per_hour'")
+                && e.contains("provisioned deployment 'ptu' needs a PTU-hour price")
+                && e.contains("0 allowed"),
+            "{e}"
+        );
+        // On the model or on the deployment; a model not in the catalogue has no PTU size rule.
+        ok(&with_ptu(
+            "my-model",
+            3,
+            &format!("{priced}ptu_price_per_hour = 0\n"),
+        ));
+        ok(&with_ptu("my-model", 3, priced)
+            .replace("ptu = 3\n", "ptu = 3\nptu_price_per_hour = 2.0\n"));
+        // A catalogue model that is not offered as provisioned.
+        let e = err(&with_ptu("gpt-5-nano", 15, ""));
+        assert!(
+            e.contains("key 'models.\"gpt-5-nano\".ptu_input_tpm'")
+                && e.contains("has no PTU figures for it (not offered as provisioned)"),
+            "{e}"
+        );
+        let e = err(&with_ptu(
+            "gpt-5-nano",
+            15,
+            "[models.\"gpt-5-nano\"]\nptu_input_tpm = 50000\nptu_output_ratio = 8\n",
+        ));
+        assert!(
+            e.contains("'models.\"gpt-5-nano\".ptu_price_per_hour'"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn ptu_counts_follow_the_models_minimum_and_step() {
+        for ptus in [15, 20, 25, 70, 100_000] {
+            ok(&with_ptu("gpt-4o-mini", ptus, ""));
+        }
+        for ptus in [5, 10, 14, 16, 22] {
+            let e = err(&with_ptu("gpt-4o-mini", ptus, ""));
+            assert!(
+                e.contains("key 'deployment.ptu.ptu'")
+                    && e.contains(&format!(
+                        "a provisioned deployment of gpt-4o-mini takes at least 15 PTU, in steps of 5 (15, 20, 25, ...), got {ptus}"
+                    ))
+                    && e.contains("Global and Data Zone rule of Microsoft Learn, 'Provisioned throughput unit (PTU) costs and billing', 2026-04-07")
+                    && e.contains("a regional deployment takes 25, in steps of 25"),
+                "{e}"
+            );
+        }
+        // A regional deployment: the scenario sets the regional rule.
+        let regional = "[models.\"gpt-4.1\"]\nptu_minimum = 50\nptu_step = 50\n";
+        ok(&with_ptu("gpt-4.1", 100, regional));
+        let e = err(&with_ptu("gpt-4.1", 75, regional));
+        assert!(
+            e.contains("takes at least 50 PTU, in steps of 50 (50, 100, 150, ...), got 75")
+                && e.contains("set by [models.\"gpt-4.1\"] ptu_minimum / ptu_step"),
+            "{e}"
+        );
+        // ptu = 0 is left to the deployment's own check.
+        let e = err(&with_ptu("gpt-4o-mini", 0, ""));
+        assert!(
+            e.contains("deployment.ptu.ptu") && e.contains("must be > 0"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn models_in_use_come_from_deployments_pools_and_classes() {
