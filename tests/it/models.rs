@@ -252,3 +252,24 @@ fn shipped_scenarios_and_templates_validate() {
         }
     }
 }
+
+/// docs/models.md lists every catalogue model with the catalogue's version and decode speed.
+#[test]
+fn the_docs_table_follows_the_catalogue() {
+    let doc = std::fs::read_to_string(root().join("docs/models.md")).unwrap();
+    let c = spillway::scenario::models::catalogue::catalogue();
+    for e in &c.model {
+        let decode = e.decode_tokens_per_s.value.unwrap();
+        let row = format!("| {} | {} | {decode} [", e.name, e.version);
+        assert!(
+            doc.contains(&row),
+            "docs/models.md lacks the row '{row}...'"
+        );
+    }
+    for id in c.refs.keys() {
+        assert!(
+            doc.contains(&format!("| {id} |")),
+            "docs/models.md lacks source {id}"
+        );
+    }
+}
