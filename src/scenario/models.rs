@@ -190,68 +190,8 @@ pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (Strin
         Some(s) => parse_duration(s).map_err(|m| ("ttft_base".to_string(), m))?,
         None => b.ttft_base,
     };
-    let mut missing = Vec::new();
-    // An optional figure: the scenario's, else the catalogue's, else a placeholder noted as
-    // missing. Either way the value is range-checked.
-    let mut figure = |k: &'static str,
-                      given: Option<f64>,
-                      default: Option<f64>,
-                      placeholder: f64,
-                      range: &Range|
-     -> Result<f64, (String, String)> {
-        match given.or(default) {
-            Some(v) => check(k, v, range),
-            None => {
-                missing.push(k);
-                Ok(placeholder)
-            }
-        }
-    };
-    let ptu_input_tpm = figure(
-        "ptu_input_tpm",
-        r.ptu_input_tpm,
-        b.ptu_tpm,
-        PTU_TPM_PLACEHOLDER,
-        &limits::PTU_INPUT_TPM,
-    )?;
-    let ptu_output_ratio = figure(
-        "ptu_output_ratio",
-        r.ptu_output_ratio,
-        b.ratio,
-        RATIO_PLACEHOLDER,
-        &limits::PTU_OUTPUT_RATIO,
-    )?;
-    let price_input_per_1m = figure(
-        "price_input_per_1m",
-        r.price_input_per_1m,
-        b.price_in,
-        0.0,
-        &limits::PRICE_PER_1M_TOKENS,
-    )?;
-    let price_output_per_1m = figure(
-        "price_output_per_1m",
-        r.price_output_per_1m,
-        b.price_out,
-        0.0,
-        &limits::PRICE_PER_1M_TOKENS,
-    )?;
-    let ptu_price_per_hour = figure(
-        "ptu_price_per_hour",
-        r.ptu_price_per_hour,
-        b.ptu_hour,
-        0.0,
-        &limits::PRICE_PER_PTU_HOUR,
-    )?;
-    // No cached price: cached input tokens cost what input tokens cost.
-    let price_cached_input_per_1m = check(
-        "price_cached_input_per_1m",
-        r.price_cached_input_per_1m
-            .or(b.price_cached)
-            .unwrap_or(price_input_per_1m),
-        &limits::PRICE_PER_1M_TOKENS,
-    )?;
+    let o = optional(r, &b)?;
     let (ptu_minimum, ptu_step) = ptu_rule(r, &b)?;
-    missing.sort_unstable();
     Ok(ModelParams {
         name: name.to_string(),
         serving: Serving {
@@ -280,14 +220,100 @@ pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (Strin
             r.rpm_per_1k_tpm.unwrap_or(b.rpm_per_1k),
             &limits::RPM_PER_1K_TPM,
         )?,
-        ptu_input_tpm,
-        ptu_output_ratio,
+        ptu_input_tpm: o.ptu_input_tpm,
+        ptu_output_ratio: o.ptu_output_ratio,
         ptu_minimum,
         ptu_step,
-        price_input_per_1m,
+        price_input_per_1m: o.price_input_per_1m,
+        price_cached_input_per_1m: o.price_cached_input_per_1m,
+        price_output_per_1m: o.price_output_per_1m,
+        ptu_price_per_hour: o.ptu_price_per_hour,
+        missing: o.missing,
+    })
+}
+
+/// The figures a model may lack: PTU capacity and prices.
+struct Optional {
+    ptu_input_tpm: f64,
+    ptu_output_ratio: f64,
+    price_input_per_1m: f64,
+    price_cached_input_per_1m: f64,
+    price_output_per_1m: f64,
+    ptu_price_per_hour: f64,
+    missing: Vec<&'static str>,
+}
+
+/// Each optional figure: the scenario's, else the catalogue's, else a placeholder noted as
+/// missing. Every value given is range-checked.
+fn optional(r: &RawModel, b: &Defaults) -> Result<Optional, (String, String)> {
+    let check = |k: &str, v: f64, range: &Range| -> Result<f64, (String, String)> {
+        range.check(v).map_err(|m| (k.to_string(), m))
+    };
+    let mut missing = Vec::new();
+    let mut figure = |k: &'static str,
+                      given: Option<f64>,
+                      default: Option<f64>,
+                      placeholder: f64,
+                      range: &Range|
+     -> Result<f64, (String, String)> {
+        match given.or(default) {
+            Some(v) => check(k, v, range),
+            None => {
+                missing.push(k);
+                Ok(placeholder)
+            }
+        }
+    };
+    use limits::{PRICE_PER_1M_TOKENS as PER_1M, PRICE_PER_PTU_HOUR as PER_HOUR};
+    let ptu_input_tpm = figure(
+        "ptu_input_tpm",
+        r.ptu_input_tpm,
+        b.ptu_tpm,
+        PTU_TPM_PLACEHOLDER,
+        &limits::PTU_INPUT_TPM,
+    )?;
+    let ptu_output_ratio = figure(
+        "ptu_output_ratio",
+        r.ptu_output_ratio,
+        b.ratio,
+        RATIO_PLACEHOLDER,
+        &limits::PTU_OUTPUT_RATIO,
+    )?;
+    let price_in = figure(
+        "price_input_per_1m",
+        r.price_input_per_1m,
+        b.price_in,
+        0.0,
+        &PER_1M,
+    )?;
+    let price_out = figure(
+        "price_output_per_1m",
+        r.price_output_per_1m,
+        b.price_out,
+        0.0,
+        &PER_1M,
+    )?;
+    let ptu_hour = figure(
+        "ptu_price_per_hour",
+        r.ptu_price_per_hour,
+        b.ptu_hour,
+        0.0,
+        &PER_HOUR,
+    )?;
+    // No cached price: cached input tokens cost what input tokens cost.
+    let cached = r
+        .price_cached_input_per_1m
+        .or(b.price_cached)
+        .unwrap_or(price_in);
+    let price_cached_input_per_1m = check("price_cached_input_per_1m", cached, &PER_1M)?;
+    missing.sort_unstable();
+    Ok(Optional {
+        ptu_input_tpm,
+        ptu_output_ratio,
+        price_input_per_1m: price_in,
         price_cached_input_per_1m,
-        price_output_per_1m,
-        ptu_price_per_hour,
+        price_output_per_1m: price_out,
+        ptu_price_per_hour: ptu_hour,
         missing,
     })
 }

@@ -186,14 +186,90 @@ pub struct View<'a> {
     pub none: Option<&'a str>,
 }
 
+/// What a key holds: `(key, unit, overridable, required)`, in display order.
+const SPECS: [(&str, &str, bool, bool); 18] = [
+    (
+        "decode_tokens_per_s",
+        "output tokens per second",
+        true,
+        true,
+    ),
+    (
+        "decode_variation_cv",
+        "coefficient of variation",
+        true,
+        true,
+    ),
+    ("ttft_base", "fixed part of time to first token", true, true),
+    (
+        "prefill_tokens_per_s",
+        "prompt tokens per second",
+        true,
+        true,
+    ),
+    (
+        "default_max_tokens_estimate",
+        "tokens charged when max_tokens is unset",
+        true,
+        true,
+    ),
+    (
+        "rpm_per_1k_tpm",
+        "requests per minute per 1,000 TPM",
+        true,
+        true,
+    ),
+    (
+        "ptu_input_tpm",
+        "input tokens per minute per PTU",
+        true,
+        false,
+    ),
+    (
+        "ptu_output_ratio",
+        "input tokens per output token (PTU)",
+        true,
+        false,
+    ),
+    ("ptu_minimum", "PTUs, Global and Data Zone", true, false),
+    ("ptu_step", "PTUs, Global and Data Zone", true, false),
+    ("ptu_regional_minimum", "PTUs, regional", false, false),
+    ("ptu_regional_step", "PTUs, regional", false, false),
+    ("price_input_per_1m", "USD per 1M input tokens", true, true),
+    (
+        "price_cached_input_per_1m",
+        "USD per 1M cached input tokens",
+        true,
+        false,
+    ),
+    (
+        "price_output_per_1m",
+        "USD per 1M output tokens",
+        true,
+        true,
+    ),
+    (
+        "price_batch_input_per_1m",
+        "USD per 1M input tokens, Batch",
+        false,
+        false,
+    ),
+    (
+        "price_batch_output_per_1m",
+        "USD per 1M output tokens, Batch",
+        false,
+        false,
+    ),
+    ("ptu_price_per_hour", "USD per PTU-hour", true, false),
+];
+
+/// The view of figure `f` under `spec`, its value made by `value`.
 fn view<'a, T>(
-    key: &'static str,
-    unit: &'static str,
-    overridable: bool,
-    required: bool,
+    spec: (&'static str, &'static str, bool, bool),
     f: &'a Figure<T>,
     value: impl Fn(&T) -> Value,
 ) -> View<'a> {
+    let (key, unit, overridable, required) = spec;
     View {
         key,
         unit,
@@ -218,154 +294,33 @@ const PTU_KEYS: [&str; 5] = [
 impl Entry {
     /// Every figure, in display order.
     pub fn figures(&self) -> Vec<View<'_>> {
-        let n = Value::Number;
-        let w = Value::Whole;
-        vec![
-            view(
-                "decode_tokens_per_s",
-                "output tokens per second",
-                true,
-                true,
-                &self.decode_tokens_per_s,
-                |v| n(*v),
-            ),
-            view(
-                "decode_variation_cv",
-                "coefficient of variation",
-                true,
-                true,
-                &self.decode_variation_cv,
-                |v| n(*v),
-            ),
-            view(
-                "ttft_base",
-                "fixed part of time to first token",
-                true,
-                true,
-                &self.ttft_base,
-                |v| Value::Duration(v.clone()),
-            ),
-            view(
-                "prefill_tokens_per_s",
-                "prompt tokens per second",
-                true,
-                true,
-                &self.prefill_tokens_per_s,
-                |v| n(*v),
-            ),
-            view(
-                "default_max_tokens_estimate",
-                "tokens charged when max_tokens is unset",
-                true,
-                true,
-                &self.default_max_tokens_estimate,
-                |v| w(*v),
-            ),
-            view(
-                "rpm_per_1k_tpm",
-                "requests per minute per 1,000 TPM",
-                true,
-                true,
-                &self.rpm_per_1k_tpm,
-                |v| n(*v),
-            ),
-            view(
-                "ptu_input_tpm",
-                "input tokens per minute per PTU",
-                true,
-                false,
-                &self.ptu_input_tpm,
-                |v| n(*v),
-            ),
-            view(
-                "ptu_output_ratio",
-                "input tokens per output token (PTU)",
-                true,
-                false,
-                &self.ptu_output_ratio,
-                |v| n(*v),
-            ),
-            view(
-                "ptu_minimum",
-                "PTUs, Global and Data Zone",
-                true,
-                false,
-                &self.ptu_minimum,
-                |v| w(*v),
-            ),
-            view(
-                "ptu_step",
-                "PTUs, Global and Data Zone",
-                true,
-                false,
-                &self.ptu_step,
-                |v| w(*v),
-            ),
-            view(
-                "ptu_regional_minimum",
-                "PTUs, regional",
-                false,
-                false,
-                &self.ptu_regional_minimum,
-                |v| w(*v),
-            ),
-            view(
-                "ptu_regional_step",
-                "PTUs, regional",
-                false,
-                false,
-                &self.ptu_regional_step,
-                |v| w(*v),
-            ),
-            view(
-                "price_input_per_1m",
-                "USD per 1M input tokens",
-                true,
-                true,
-                &self.price_input_per_1m,
-                |v| n(*v),
-            ),
-            view(
-                "price_cached_input_per_1m",
-                "USD per 1M cached input tokens",
-                true,
-                false,
-                &self.price_cached_input_per_1m,
-                |v| n(*v),
-            ),
-            view(
-                "price_output_per_1m",
-                "USD per 1M output tokens",
-                true,
-                true,
-                &self.price_output_per_1m,
-                |v| n(*v),
-            ),
-            view(
-                "price_batch_input_per_1m",
-                "USD per 1M input tokens, Batch",
-                false,
-                false,
-                &self.price_batch_input_per_1m,
-                |v| n(*v),
-            ),
-            view(
-                "price_batch_output_per_1m",
-                "USD per 1M output tokens, Batch",
-                false,
-                false,
-                &self.price_batch_output_per_1m,
-                |v| n(*v),
-            ),
-            view(
-                "ptu_price_per_hour",
-                "USD per PTU-hour",
-                true,
-                false,
-                &self.ptu_price_per_hour,
-                |v| n(*v),
-            ),
-        ]
+        SPECS.iter().map(|&spec| self.figure(spec)).collect()
+    }
+
+    fn figure(&self, spec: (&'static str, &'static str, bool, bool)) -> View<'_> {
+        let n = |v: &f64| Value::Number(*v);
+        let w = |v: &u32| Value::Whole(*v);
+        match spec.0 {
+            "decode_tokens_per_s" => view(spec, &self.decode_tokens_per_s, n),
+            "decode_variation_cv" => view(spec, &self.decode_variation_cv, n),
+            "ttft_base" => view(spec, &self.ttft_base, |v| Value::Duration(v.clone())),
+            "prefill_tokens_per_s" => view(spec, &self.prefill_tokens_per_s, n),
+            "default_max_tokens_estimate" => view(spec, &self.default_max_tokens_estimate, w),
+            "rpm_per_1k_tpm" => view(spec, &self.rpm_per_1k_tpm, n),
+            "ptu_input_tpm" => view(spec, &self.ptu_input_tpm, n),
+            "ptu_output_ratio" => view(spec, &self.ptu_output_ratio, n),
+            "ptu_minimum" => view(spec, &self.ptu_minimum, w),
+            "ptu_step" => view(spec, &self.ptu_step, w),
+            "ptu_regional_minimum" => view(spec, &self.ptu_regional_minimum, w),
+            "ptu_regional_step" => view(spec, &self.ptu_regional_step, w),
+            "price_input_per_1m" => view(spec, &self.price_input_per_1m, n),
+            "price_cached_input_per_1m" => view(spec, &self.price_cached_input_per_1m, n),
+            "price_output_per_1m" => view(spec, &self.price_output_per_1m, n),
+            "price_batch_input_per_1m" => view(spec, &self.price_batch_input_per_1m, n),
+            "price_batch_output_per_1m" => view(spec, &self.price_batch_output_per_1m, n),
+            "ptu_price_per_hour" => view(spec, &self.ptu_price_per_hour, n),
+            other => unreachable!("no figure '{other}' in SPECS"),
+        }
     }
 }
 
