@@ -5,6 +5,7 @@ pub mod completions;
 pub mod flags;
 mod gate;
 pub mod init;
+pub mod models;
 pub mod report;
 pub mod schema;
 mod sets;
@@ -60,6 +61,9 @@ pub enum Command {
     Man(completions::ManArgs),
     /// Print the JSON Schema of the scenario file (for editors: a `#:schema PATH` first line).
     Schema,
+    /// List the model catalogue (speeds, quotas, PTU sizing, prices); with NAME, every figure
+    /// of that model with its source.
+    Models(models::ModelsArgs),
 }
 
 /// Arguments shared by every command that reads a scenario.
@@ -150,6 +154,7 @@ pub fn execute(cli: Cli) -> Result<u8> {
         Command::Completions(a) => completions::completions_command(a),
         Command::Man(a) => completions::man_command(a),
         Command::Schema => schema::schema_command(),
+        Command::Models(a) => models::models_command(a),
     }
 }
 

@@ -101,7 +101,7 @@ pub struct RawMeta {
     pub metrics_interval: Option<String>,
 }
 
-/// `[models."NAME"]`: every key optional; unset keys take the built-in default for that model.
+/// `[models."NAME"]`: every key optional; unset keys take the model catalogue's value for that model (`spillway models`).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[derive(schemars::JsonSchema)]
@@ -110,7 +110,7 @@ pub struct RawModel {
     pub ttft_base: Option<String>,
     /// Prompt tokens processed per second before the first token.
     pub prefill_tokens_per_s: Option<f64>,
-    /// Mean solo decode speed, output tokens per second (required for a model that is not built in).
+    /// Mean solo decode speed, output tokens per second (required for a model that is not in the catalogue).
     pub decode_tokens_per_s: Option<f64>,
     /// Per-request speed variation: coefficient of variation of a lognormal factor with mean 1 (0 = none).
     pub decode_variation_cv: Option<f64>,
@@ -124,15 +124,19 @@ pub struct RawModel {
     pub ptu_input_tpm: Option<f64>,
     /// Weight of one output token relative to one input token in PTU utilization.
     pub ptu_output_ratio: Option<f64>,
-    /// USD per 1M input tokens on standard deployments.
+    /// Smallest provisioned deployment of this model, in PTUs (default: the catalogue's Global and Data Zone minimum).
+    pub ptu_minimum: Option<u32>,
+    /// Provisioned deployments of this model grow in steps of this many PTUs (default: the catalogue's).
+    pub ptu_step: Option<u32>,
+    /// USD per 1M input tokens on standard deployments (required for a model without a catalogue price; 0 allowed).
     pub price_input_per_1m: Option<f64>,
-    /// USD per 1M output tokens on standard deployments.
-    pub price_output_per_1m: Option<f64>,
-    /// USD per 1M cached input tokens on standard deployments (default: the input price).
+    /// USD per 1M cached input tokens on standard deployments (default: the catalogue's, else the input price).
     pub price_cached_input_per_1m: Option<f64>,
+    /// USD per 1M output tokens on standard deployments (required for a model without a catalogue price; 0 allowed).
+    pub price_output_per_1m: Option<f64>,
     /// Context window, tokens: prompt + max_tokens beyond it gets a 400.
     pub context_window: Option<u32>,
-    /// USD per PTU-hour (default of provisioned deployments of this model).
+    /// USD per PTU-hour (default of provisioned deployments of this model; required for a model without a catalogue price).
     pub ptu_price_per_hour: Option<f64>,
     /// How time to first token grows with the attempts in service on the deployment:
     /// [[n, factor], ...] (default flat).

@@ -325,7 +325,12 @@ impl Params {
             let _ = writeln!(w, "speed_curve = [[1, 1.0], [{n}, {f:.4}]]");
         }
         let _ = writeln!(w, "default_max_tokens_estimate = {}", self.default_estimate);
-        let _ = writeln!(w, "ptu_input_tpm = {:.1}\n", self.ptu_input_tpm);
+        let _ = writeln!(w, "ptu_input_tpm = {:.1}", self.ptu_input_tpm);
+        // "m" is not in the model catalogue: its prices must be given (these were its defaults).
+        let _ = writeln!(
+            w,
+            "price_input_per_1m = 0.0\nprice_output_per_1m = 0.0\nptu_price_per_hour = 1.0\n"
+        );
         // The first standard deployment takes the provisioned deployments' spillover.
         let spill_target = self
             .deps
@@ -1657,6 +1662,9 @@ drain = "20s"
 metrics_interval = "7s"
 
 [models."m"]
+price_input_per_1m = 0.0   # not in the catalogue: prices must be given
+price_output_per_1m = 0.0
+ptu_price_per_hour = 1.0
 decode_tokens_per_s = 60.0
 speed_curve = [[1, 1.0], [6, 0.5]]
 ptu_input_tpm = 1000.0
@@ -1739,6 +1747,8 @@ drain = "0s"
 metrics_interval = "5s"
 
 [models."m"]
+price_input_per_1m = 0.0   # not in the catalogue: prices must be given
+price_output_per_1m = 0.0
 ttft_base = "0s"
 prefill_tokens_per_s = 1000.0
 decode_tokens_per_s = 100.0
@@ -1778,6 +1788,8 @@ duration = "20s"
 metrics_interval = "1s"
 
 [models."m"]
+price_input_per_1m = 0.0   # not in the catalogue: prices must be given
+price_output_per_1m = 0.0
 decode_tokens_per_s = 15.0
 
 [[pool]]
@@ -1836,6 +1848,8 @@ duration = "20s"
 drain = "60s"
 
 [models."m"]
+price_input_per_1m = 0.0   # not in the catalogue: prices must be given
+price_output_per_1m = 0.0
 ttft_base = "0s"
 decode_tokens_per_s = 100.0
 decode_variation_cv = 0.0

@@ -5,6 +5,7 @@ mod determinism;
 mod fidelity;
 mod gateway;
 mod invariants;
+mod models;
 mod queueing;
 mod report;
 mod scenario_errors;

@@ -217,6 +217,14 @@ pub(super) const KEYS: &[(&str, Kind, &str, &str)] = &[
         "1.60",
     ),
     (
+        "price_cached_input_per_1m",
+        Kind::Other,
+        "a price in USD per 1M tokens",
+        "0.10",
+    ),
+    ("ptu_minimum", Kind::Other, "a whole number of PTUs", "15"),
+    ("ptu_step", Kind::Other, "a whole number of PTUs", "5"),
+    (
         "ptu_price_per_hour",
         Kind::Other,
         "a price in USD per PTU-hour",
