@@ -349,8 +349,8 @@ fn bad_rows_name_the_file_line_column_and_field_and_stop_the_read() {
         ),
         (
             "s3.csv",
-            "timestamp,session,step,prompt,completion\n0,a,0,5,1\n1,a,2,5,1\n2,a,1,5,1\n",
-            "s3.csv:4:5: field 'step' is 1 but the same session's row before it had step 2",
+            "timestamp,session,step,prompt,completion\n0,a,2,5,1\n1,a,1,5,1\n2,a,3,5,1\n",
+            "s3.csv:3:5: field 'step' is 1 but the same session's row before it had step 2",
         ),
         (
             "s4.csv",
@@ -719,6 +719,17 @@ fn the_scenario_key_refuses_what_cannot_be_replayed() {
         .unwrap()
         .to_string();
     assert!(e.ends_with("bad.csv:3:29: field 'ContextTokens' must be a whole number of tokens from 0 to 4_294_967_295; got \"3x6\""), "{e}");
+    // A wrong type is said in words.
+    let path = scenario(&dir, "", "");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("trace = {  }", "trace = \"b.csv\"");
+    std::fs::write(&path, text).unwrap();
+    let e = load(&path).err().unwrap().to_string();
+    assert!(
+        e.contains("key 'workload.trace': 'trace' must be a table naming the trace file, e.g. { file = \"trace.csv\", speedup = 2 }; got \"b.csv\""),
+        "{e}"
+    );
     // BurstGPT's Log Type names a class when one has that name, else the first class applies.
     let path = scenario(&dir, &format!(r#"file = "b.csv", {models}"#), class);
     assert!(load(&path).is_ok());
