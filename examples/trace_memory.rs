@@ -68,7 +68,11 @@ fn write(format: &str, rows: u64, path: &str) -> std::io::Result<()> {
             }
             "burstgpt" => {
                 let user = g.below(20_000);
-                let model = if user % 5 == 0 { "GPT-4" } else { "ChatGPT" };
+                let model = if user.is_multiple_of(5) {
+                    "GPT-4"
+                } else {
+                    "ChatGPT"
+                };
                 let elapsed = g.below(30_000) as f64 / 1000.0;
                 writeln!(
                     out,
@@ -117,7 +121,7 @@ fn read(path: &str) -> spillway::error::Result<()> {
         prompt += u64::from(rec.prompt_tokens);
         cached += u64::from(rec.cached_prompt_tokens);
         sessions += u64::from(rec.step == 0);
-        if n % 4096 == 0 {
+        if n.is_multiple_of(4096) {
             max_open = max_open.max(reader.open_sessions());
         }
     }
