@@ -101,7 +101,8 @@ impl Sessions {
             return Ok(Open::new(self.next_id - 1, t));
         };
         self.rows_since_sweep += 1;
-        if self.rows_since_sweep >= 4096 && self.open.len() >= 1024 {
+        // Sweep once per as many rows as sessions are open: O(1) per row on average.
+        if self.rows_since_sweep >= self.open.len().max(4096) {
             self.sweep(t);
         }
         let idle = self.idle_us;
