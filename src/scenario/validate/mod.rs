@@ -15,6 +15,7 @@ mod meta;
 mod models;
 mod pools;
 mod router;
+mod trace_keys;
 mod workload;
 
 use crate::dist::{Dist, RawDist};
