@@ -125,6 +125,7 @@ pub mod scenario;
 pub mod slo;
 pub mod sweep;
 pub mod time;
+pub mod trace;
 pub mod words;
 pub mod workload;
 

@@ -467,8 +467,8 @@ pub struct RawFault {
 #[serde(deny_unknown_fields)]
 #[derive(schemars::JsonSchema)]
 pub struct RawWorkload {
-    /// "closed" (N users), "poisson" or "constant" (open loop).
-    pub arrival: String,
+    /// "closed" (N users), "poisson" or "constant" (open loop); not with trace.
+    pub arrival: Option<String>,
     /// Closed loop: concurrent users.
     pub users: Option<u32>,
     /// Closed loop: pause between one user's sessions, seconds (a number or a distribution).
@@ -482,6 +482,41 @@ pub struct RawWorkload {
     /// [[workload.class]]: session classes.
     #[serde(default)]
     pub class: Vec<RawClass>,
+    /// Replay a recorded trace instead of arrivals (docs/traces.md).
+    pub trace: Option<RawTrace>,
+}
+
+/// `[workload] trace = { file = "...", ... }`: a trace replayed as the workload.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
+pub struct RawTrace {
+    /// The trace file, relative to the scenario file's folder; gzip-compressed or not.
+    pub file: String,
+    /// "auto" (default: told from the header), "azure", "mooncake", "burstgpt", "spillway-csv" or "spillway-jsonl".
+    pub format: Option<String>,
+    /// "open" (default: each request at its recorded time) or "session" (a session's next step after the previous one completes plus the recorded gap).
+    pub mode: Option<String>,
+    /// Start of the window on the trace's clock: a duration after its first request ("10m") or a date-time.
+    pub from: Option<String>,
+    /// End of the window (excluded): a duration after its first request, a date-time, or "end" (default).
+    pub to: Option<String>,
+    /// Replay this many times faster than recorded (default 1); not with rate_per_min.
+    pub speedup: Option<f64>,
+    /// Replay at this mean rate, requests per minute (sets the speed-up); not with speedup.
+    pub rate_per_min: Option<f64>,
+    /// Factor on prompt tokens (default 1).
+    pub prompt_scale: Option<f64>,
+    /// Factor on completion tokens (default 1).
+    pub completion_scale: Option<f64>,
+    /// Model renaming: { "name in the trace" = "scenario model" }.
+    pub models: Option<BTreeMap<String, String>>,
+    /// Fraction of sessions replayed, in (0, 1] (default 1: all), chosen by a hash of (seed, session).
+    pub sample: Option<f64>,
+    /// Seed of the sample (default: the scenario's seed).
+    pub sample_seed: Option<u64>,
+    /// A session id silent for longer than this starts a new session (default "1h").
+    pub session_idle: Option<String>,
 }
 
 /// One step of a piecewise arrival schedule.

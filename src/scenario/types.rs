@@ -285,7 +285,7 @@ pub struct SessionClass {
 /// The workload.
 #[derive(Clone, Debug)]
 pub struct Workload {
-    /// Arrival process.
+    /// Arrival process. With a trace, an open loop of rate 0: the trace brings every session.
     pub arrivals: Arrivals,
     /// Stop after this many sessions (open loop) or session starts (closed loop).
     pub max_sessions: Option<u64>,
@@ -293,4 +293,60 @@ pub struct Workload {
     pub classes: Vec<SessionClass>,
     /// Cumulative class weights, normalised to end at 1.
     pub class_cdf: Vec<f64>,
+    /// `[workload] trace`: the sessions come from this trace instead of `arrivals`. A
+    /// request's class is the one its record names (when a class has that name), else the
+    /// first class; the class gives what the record lacks (model, `max_tokens`, streaming,
+    /// think time). See `docs/traces.md`.
+    pub trace: Option<TraceSpec>,
+}
+
+/// `[workload] trace`, checked: which trace to replay and how (`docs/traces.md`). Read it
+/// with [`crate::trace::open`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceSpec {
+    /// The trace file (a scenario's relative path is resolved against the scenario's folder).
+    pub file: std::path::PathBuf,
+    /// Its format; `None`: told from its first line when opened.
+    pub format: Option<crate::trace::TraceFormat>,
+    /// How requests are released: at their recorded times, or session by session.
+    pub mode: crate::trace::TraceMode,
+    /// Start of the window on the trace's clock (default: its first row).
+    pub from: Option<crate::trace::ClockPoint>,
+    /// End of the window, excluded (default: the end of the trace).
+    pub to: Option<crate::trace::ClockPoint>,
+    /// Speed-up factor, or the mean rate to reach.
+    pub speed: crate::trace::TraceSpeed,
+    /// Factor on prompt (and cached prompt) tokens.
+    pub prompt_scale: f64,
+    /// Factor on completion tokens.
+    pub completion_scale: f64,
+    /// Model renaming: the trace's name to the scenario's.
+    pub models: std::collections::BTreeMap<String, String>,
+    /// Fraction of sessions kept, in (0, 1]; `None` keeps them all.
+    pub sample: Option<f64>,
+    /// Seed of the sample (the scenario's seed unless `sample_seed` is given).
+    pub sample_seed: u64,
+    /// A session id silent for longer than this starts a new session.
+    pub session_idle: SimTime,
+}
+
+impl TraceSpec {
+    /// The trace at `file`, replayed as recorded: format told from the file, open mode, the
+    /// whole trace at its own speed, tokens and models as written, every session.
+    pub fn new(file: impl Into<std::path::PathBuf>) -> TraceSpec {
+        TraceSpec {
+            file: file.into(),
+            format: None,
+            mode: crate::trace::TraceMode::Open,
+            from: None,
+            to: None,
+            speed: crate::trace::TraceSpeed::Factor(1.0),
+            prompt_scale: 1.0,
+            completion_scale: 1.0,
+            models: std::collections::BTreeMap::new(),
+            sample: None,
+            sample_seed: 0,
+            session_idle: SimTime::from_secs(3600),
+        }
+    }
 }

@@ -12,6 +12,7 @@ mod scenario_errors;
 mod seeds;
 mod setup;
 mod sweep;
+mod traces;
 
 use std::path::PathBuf;
 

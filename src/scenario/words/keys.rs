@@ -459,6 +459,24 @@ pub(super) const KEYS: &[(&str, Kind, &str, &str)] = &[
         "[gateway.token_quota]",
     ),
     ("cache", Kind::Other, "a table", "[gateway.cache]"),
+    (
+        "trace",
+        Kind::Other,
+        "a table naming the trace file",
+        "{ file = \"trace.csv\", speedup = 2 }",
+    ),
+    (
+        "trace.models",
+        Kind::Other,
+        "a table of \"trace model\" = \"scenario model\"",
+        "{ \"GPT-4\" = \"gpt-4o\" }",
+    ),
+    (
+        "trace.rate_per_min",
+        Kind::Other,
+        "a number of requests per minute",
+        "600",
+    ),
     (".pool", Kind::Other, "an array of tables", "[[pool]]"),
     (
         ".deployment",
