@@ -1,5 +1,6 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
+pub mod calibrate;
 mod check;
 pub mod completions;
 pub mod flags;
@@ -60,6 +61,9 @@ pub enum Command {
     Man(completions::ManArgs),
     /// Print the JSON Schema of the scenario file (for editors: a `#:schema PATH` first line).
     Schema,
+    /// Fit a model's serving parameters to per-request telemetry; print [models."NAME"] blocks
+    /// and the error on held-out requests (docs/calibration.md).
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Arguments shared by every command that reads a scenario.
@@ -150,6 +154,7 @@ pub fn execute(cli: Cli) -> Result<u8> {
         Command::Completions(a) => completions::completions_command(a),
         Command::Man(a) => completions::man_command(a),
         Command::Schema => schema::schema_command(),
+        Command::Calibrate(a) => calibrate::calibrate_command(a),
     }
 }
 

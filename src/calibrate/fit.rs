@@ -1,0 +1,588 @@
+//! Fitting Spillway's serving model to one model's training requests.
+//!
+//! The model (`docs/scenario.md`, "Serving"): a request's first token comes after
+//! `ttft_base + prompt / prefill_tokens_per_s` (times `ttft_curve(n)`), then its completion
+//! tokens come at `decode_tokens_per_s x M x speed_curve(n)`, where `M` is a lognormal
+//! multiplier with mean 1 and coefficient of variation `decode_variation_cv`, and `n` is the
+//! load. Here `n` is the number of requests in flight on the same model and deployment when
+//! the request started (itself included), reconstructed from timestamps and durations.
+//!
+//! - **TTFT**: a Theil-Sen line of TTFT on prompt tokens (robust to the long tail of slow
+//!   first tokens); its slope is a prefill rate only when its 95% interval lies above 0.
+//! - **Decode**: each streamed request's speed `completion / (e2e - ttft)`, divided by the
+//!   load factor; the mean and spread of its logarithm give the lognormal's mean and cv.
+//! - **Load curves**: requests grouped by load level (at least [`MIN_PER_LEVEL`] each); the
+//!   speed factor of a level is its geometric-mean speed over the lowest level's, the TTFT
+//!   factor its median TTFT ratio to the fitted line over the lowest level's.
+//! - **Non-streamed requests** have no TTFT: base and prefill then come from a least-squares
+//!   fit of e2e on prompt and completion tokens, and decode from what is left.
+
+use super::stats::{self, Line};
+use super::telemetry::{Outcome, Request};
+
+/// A load level enters a curve only with at least this many training requests.
+pub const MIN_PER_LEVEL: usize = 10;
+/// Fewer successful training requests than this: the model is not fitted.
+pub const MIN_REQUESTS: usize = 5;
+
+/// Fitted serving parameters, rounded as they are written out (and used to predict).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Params {
+    /// Fixed part of TTFT, seconds (whole milliseconds).
+    pub ttft_base_s: f64,
+    /// Prompt tokens per second before the first token; `None` when not identified.
+    pub prefill_tokens_per_s: Option<f64>,
+    /// Mean decode speed at the lowest load, tokens/s; `None` when not identified.
+    pub decode_tokens_per_s: Option<f64>,
+    /// Coefficient of variation of the per-request speed multiplier.
+    pub decode_variation_cv: Option<f64>,
+    /// Decode speed multiplier by load: `[[concurrency, factor], ...]`.
+    pub speed_curve: Option<Vec<[f64; 2]>>,
+    /// TTFT multiplier by load: `[[concurrency, factor], ...]`.
+    pub ttft_curve: Option<Vec<[f64; 2]>>,
+}
+
+/// What the data showed about each parameter (the numbers behind the notes).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evidence {
+    /// Training requests with a TTFT (streamed).
+    pub ttft_requests: usize,
+    /// Distinct prompt sizes among them.
+    pub prompt_sizes: usize,
+    /// Smallest and largest prompt among them.
+    pub prompt_range: (u32, u32),
+    /// TTFT slope in ms per 1,000 prompt tokens, with its 95% interval.
+    pub slope_ms_per_1k: Option<(f64, f64, f64)>,
+    /// Training requests whose decode speed was measured.
+    pub decode_requests: usize,
+    /// Spread of TTFT around the fitted line: coefficient of variation of observed / fitted.
+    pub ttft_spread_cv: Option<f64>,
+    /// Load levels seen (concurrency at start), smallest and largest; `None` without
+    /// timestamps.
+    pub load_range: Option<(u32, u32)>,
+    /// Load levels used for the curves: `(concurrency, requests, speed factor, TTFT factor)`.
+    pub levels: Vec<(u32, usize, f64, Option<f64>)>,
+    /// Whether the fit used streamed requests' TTFT (false: regression on e2e).
+    pub streamed: bool,
+}
+
+/// A fit: parameters, evidence, and plain sentences on what could not be identified.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fit {
+    /// The parameters.
+    pub params: Params,
+    /// The numbers behind them.
+    pub evidence: Evidence,
+    /// One sentence per finding, in a fixed order.
+    pub notes: Vec<String>,
+}
+
+/// A request with its load, as the fit uses it.
+#[derive(Clone, Copy, Debug)]
+pub struct Obs<'a> {
+    /// The request.
+    pub r: &'a Request,
+    /// Concurrency at its start (itself included), when timestamps allow.
+    pub load: Option<u32>,
+}
+
+/// Requests in flight on the same model and deployment at each request's start, itself
+/// included (`None` for requests without a start time). A request without a duration
+/// counts only itself.
+pub fn concurrency(requests: &[Request]) -> Vec<Option<u32>> {
+    use std::collections::{BTreeMap, BinaryHeap};
+    let mut groups: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
+    for (i, r) in requests.iter().enumerate() {
+        if r.start_s.is_some() {
+            groups
+                .entry((r.model.as_str(), r.deployment.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    let mut out = vec![None; requests.len()];
+    for idx in groups.values_mut() {
+        idx.sort_by(|&a, &b| {
+            let (x, y) = (requests[a].start_s.unwrap(), requests[b].start_s.unwrap());
+            x.total_cmp(&y).then(a.cmp(&b))
+        });
+        // Min-heap of end times, in whole microseconds after the group's first start.
+        let mut ends: BinaryHeap<std::cmp::Reverse<u64>> = BinaryHeap::new();
+        let t0 = requests[idx[0]].start_s.unwrap();
+        let key = |t: f64| ((t - t0).max(0.0) * 1e6).round() as u64;
+        let end = |i: usize| key(requests[i].start_s.unwrap() + requests[i].e2e_s.unwrap_or(0.0));
+        let mut k = 0;
+        while k < idx.len() {
+            let t = key(requests[idx[k]].start_s.unwrap());
+            let mut e = k;
+            while e < idx.len() && key(requests[idx[e]].start_s.unwrap()) == t {
+                e += 1;
+            }
+            // In flight at t: started at or before t and ending after t.
+            while ends.peek().is_some_and(|x| x.0 <= t) {
+                ends.pop();
+            }
+            for &i in &idx[k..e] {
+                if end(i) > t {
+                    ends.push(std::cmp::Reverse(end(i)));
+                }
+            }
+            for &i in &idx[k..e] {
+                out[i] = Some(ends.len() as u32 + (end(i) <= t) as u32);
+            }
+            k = e;
+        }
+    }
+    out
+}
+
+/// The factor of a `[[n, factor], ...]` curve at load `n`, as Spillway applies it: linear
+/// between points, flat beyond the last, and 1 below a first point above 1.
+pub fn curve_at(curve: Option<&[[f64; 2]]>, n: Option<u32>) -> f64 {
+    let (Some(c), Some(n)) = (curve, n) else {
+        return 1.0;
+    };
+    let x = n as f64;
+    let mut pts: Vec<(f64, f64)> = c.iter().map(|p| (p[0], p[1])).collect();
+    if pts.first().is_some_and(|p| p.0 > 1.0) {
+        pts.insert(0, (1.0, 1.0));
+    }
+    let i = pts.partition_point(|p| p.0 <= x);
+    if i == 0 {
+        pts.first().map_or(1.0, |p| p.1)
+    } else if i == pts.len() {
+        pts[i - 1].1
+    } else {
+        let ((x0, y0), (x1, y1)) = (pts[i - 1], pts[i]);
+        y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    }
+}
+
+/// The model's TTFT at prompt `p` and load `n` (seconds).
+pub fn predict_ttft(p: &Params, prompt: u32, load: Option<u32>) -> f64 {
+    let prefill = p.prefill_tokens_per_s.map_or(0.0, |r| prompt as f64 / r);
+    (p.ttft_base_s + prefill) * curve_at(p.ttft_curve.as_deref(), load)
+}
+
+/// The model's end-to-end time for a request, with speed multiplier `m` (`None`: the
+/// median request, `m = exp(-sigma^2 / 2)`). `None` when decode is not identified.
+pub fn predict_e2e(p: &Params, r: &Request, load: Option<u32>, m: Option<f64>) -> Option<f64> {
+    let decode = p.decode_tokens_per_s?;
+    let cv = p.decode_variation_cv.unwrap_or(0.0);
+    let m = m.unwrap_or_else(|| stats::speed_multiplier(cv, 0.0));
+    let speed = decode * m * curve_at(p.speed_curve.as_deref(), load);
+    Some(predict_ttft(p, r.prompt_tokens, load) + r.completion_tokens as f64 / speed)
+}
+
+/// Whether a request can enter the fit: it succeeded and has a duration.
+pub fn usable(r: &Request) -> bool {
+    r.outcome == Outcome::Ok && r.e2e_s.is_some_and(|e| e > 0.0)
+}
+
+/// Fits one model's training requests (all of them one model's). `None` when there are too
+/// few successful requests; the reason is then in the returned note.
+pub fn fit(train: &[Obs]) -> Result<Fit, String> {
+    let ok: Vec<Obs> = train.iter().copied().filter(|o| usable(o.r)).collect();
+    if ok.len() < MIN_REQUESTS {
+        return Err(format!(
+            "only {} successful request(s) with a duration in the training split (at least {MIN_REQUESTS} needed): nothing fitted",
+            ok.len()
+        ));
+    }
+    let mut f = Fit::default();
+    let loads: Vec<u32> = ok.iter().filter_map(|o| o.load).collect();
+    f.evidence.load_range = (loads.len() == ok.len() && !loads.is_empty())
+        .then(|| (*loads.iter().min().unwrap(), *loads.iter().max().unwrap()));
+    let levels = if f.evidence.load_range.is_some() {
+        load_levels(&loads)
+    } else {
+        Vec::new()
+    };
+    let streamed: Vec<Obs> = ok
+        .iter()
+        .copied()
+        .filter(|o| o.r.ttft_s.is_some())
+        .collect();
+    f.evidence.streamed = !streamed.is_empty();
+    let ttft_factor = if f.evidence.streamed {
+        fit_ttft(&streamed, &levels, &mut f)
+    } else {
+        fit_ttft_from_e2e(&ok, &mut f);
+        Vec::new()
+    };
+    fit_decode(&ok, &levels, &ttft_factor, &mut f);
+    load_notes(&f.evidence, &levels, &mut f.notes);
+    Ok(f)
+}
+
+/// Groups load values into levels of at least [`MIN_PER_LEVEL`] requests: `(lo, hi)`.
+fn load_levels(loads: &[u32]) -> Vec<(u32, u32)> {
+    let mut distinct: Vec<(u32, usize)> = Vec::new();
+    for &l in stats::sorted(loads.iter().map(|&l| l as f64)).iter() {
+        let l = l as u32;
+        match distinct.last_mut() {
+            Some(d) if d.0 == l => d.1 += 1,
+            _ => distinct.push((l, 1)),
+        }
+    }
+    // Few levels: one bin each; many: powers of two (1, 2, 3-4, 5-8, ...).
+    let bin_of = |l: u32| {
+        if distinct.len() <= 8 {
+            l
+        } else {
+            l.next_power_of_two()
+        }
+    };
+    let mut bins: Vec<(u32, u32, usize)> = Vec::new();
+    for &(l, n) in &distinct {
+        match bins.last_mut() {
+            Some(b) if bin_of(b.1) == bin_of(l) => {
+                b.1 = l;
+                b.2 += n;
+            }
+            _ => bins.push((l, l, n)),
+        }
+    }
+    let mut merged: Vec<(u32, u32, usize)> = Vec::new();
+    for b in bins {
+        match merged.last_mut() {
+            Some(m) if m.2 < MIN_PER_LEVEL => {
+                m.1 = b.1;
+                m.2 += b.2;
+            }
+            _ => merged.push(b),
+        }
+    }
+    if merged.len() > 1 && merged.last().unwrap().2 < MIN_PER_LEVEL {
+        let last = merged.pop().unwrap();
+        let m = merged.last_mut().unwrap();
+        m.1 = last.1;
+        m.2 += last.2;
+    }
+    merged
+        .into_iter()
+        .filter(|b| b.2 >= MIN_PER_LEVEL)
+        .map(|b| (b.0, b.1))
+        .collect()
+}
+
+fn level_of(levels: &[(u32, u32)], load: Option<u32>) -> Option<usize> {
+    let l = load?;
+    levels.iter().position(|&(lo, hi)| lo <= l && l <= hi)
+}
+
+/// The concurrency that stands for a level: the median load of its requests, rounded.
+fn level_point(obs: &[Obs], levels: &[(u32, u32)], k: usize) -> f64 {
+    let m = stats::median(
+        obs.iter()
+            .filter(|o| level_of(levels, o.load) == Some(k))
+            .map(|o| o.load.unwrap() as f64),
+    );
+    m.round().max(1.0)
+}
+
+fn fmt_ms(s: f64) -> String {
+    format!("{:.0} ms", s * 1e3)
+}
+
+/// TTFT from streamed requests: base, prefill, and the TTFT curve. Returns the TTFT factor
+/// per level (empty when there is no curve).
+fn fit_ttft(obs: &[Obs], levels: &[(u32, u32)], f: &mut Fit) -> Vec<f64> {
+    let x: Vec<f64> = obs.iter().map(|o| o.r.prompt_tokens as f64).collect();
+    let y: Vec<f64> = obs.iter().map(|o| o.r.ttft_s.unwrap()).collect();
+    let ev = &mut f.evidence;
+    ev.ttft_requests = obs.len();
+    ev.prompt_sizes = {
+        let mut v: Vec<u32> = obs.iter().map(|o| o.r.prompt_tokens).collect();
+        v.sort_unstable();
+        v.dedup();
+        v.len()
+    };
+    ev.prompt_range = (
+        obs.iter().map(|o| o.r.prompt_tokens).min().unwrap_or(0),
+        obs.iter().map(|o| o.r.prompt_tokens).max().unwrap_or(0),
+    );
+    let use_curve = levels.len() >= 2;
+    let mut factor = vec![1.0; levels.len()];
+    let mut line = Line {
+        slope: 0.0,
+        slope_lo: 0.0,
+        slope_hi: 0.0,
+        intercept: 0.0,
+    };
+    let mut slope_ok = false;
+    // Alternate: line on load-adjusted TTFT, then level factors on the line (3 rounds).
+    for _ in 0..if use_curve { 3 } else { 1 } {
+        let adj: Vec<f64> = obs
+            .iter()
+            .zip(&y)
+            .map(|(o, y)| y / level_of(levels, o.load).map_or(1.0, |k| factor[k]))
+            .collect();
+        let ts = (ev.prompt_sizes >= 3)
+            .then(|| stats::theil_sen(&x, &adj))
+            .flatten();
+        slope_ok = ts.is_some_and(|l| l.slope_lo > 0.0 && l.slope > 0.0);
+        line = match ts {
+            Some(l) if slope_ok => l,
+            Some(l) => Line {
+                slope: 0.0,
+                intercept: stats::median(adj.iter().copied()),
+                ..l
+            },
+            None => Line {
+                slope: 0.0,
+                slope_lo: 0.0,
+                slope_hi: 0.0,
+                intercept: stats::median(adj.iter().copied()),
+            },
+        };
+        if let Some(l) = ts {
+            ev.slope_ms_per_1k = Some((l.slope * 1e6, l.slope_lo * 1e6, l.slope_hi * 1e6));
+        }
+        if use_curve {
+            let ratio = |k: usize| {
+                stats::median(
+                    obs.iter()
+                        .zip(&y)
+                        .filter(|(o, _)| level_of(levels, o.load) == Some(k))
+                        .map(|(o, y)| {
+                            y / (line.intercept + line.slope * o.r.prompt_tokens as f64).max(1e-9)
+                        }),
+                )
+            };
+            let r0 = ratio(0);
+            factor = (0..levels.len()).map(|k| ratio(k) / r0).collect();
+        }
+    }
+    let (mut base, mut slope) = (line.intercept, line.slope);
+    if base < 0.0 && slope > 0.0 {
+        // A negative intercept is not a latency: keep the line through the median point.
+        slope = stats::median(
+            x.iter()
+                .zip(&y)
+                .filter(|(x, _)| **x > 0.0)
+                .map(|(x, y)| y / x),
+        );
+        base = 0.0;
+        f.notes.push("the TTFT line crosses zero above the smallest prompt: ttft_base set to 0 and the prefill rate taken through the median point".into());
+    }
+    let p = &mut f.params;
+    p.ttft_base_s = (base.max(0.0) * 1e3).round() / 1e3;
+    p.prefill_tokens_per_s = (slope_ok && slope > 0.0).then(|| stats::round_sig(1.0 / slope, 4));
+    if use_curve && obs.iter().all(|o| o.load.is_some()) {
+        let curve: Vec<[f64; 2]> = (0..levels.len())
+            .map(|k| [level_point(obs, levels, k), stats::round_sig(factor[k], 3)])
+            .collect();
+        p.ttft_curve = Some(curve);
+    }
+    let pred: Vec<f64> = obs
+        .iter()
+        .map(|o| predict_ttft(p, o.r.prompt_tokens, o.load))
+        .collect();
+    let ratios: Vec<f64> = y.iter().zip(&pred).map(|(y, p)| y / p.max(1e-9)).collect();
+    let (mean, var) = stats::mean_var(&ratios);
+    ev.ttft_spread_cv = (obs.len() >= 3).then(|| stats::round_sig(var.sqrt() / mean, 3));
+    ttft_notes(ev, p, slope_ok, &mut f.notes);
+    factor
+}
+
+fn ttft_notes(ev: &Evidence, p: &Params, slope_ok: bool, notes: &mut Vec<String>) {
+    let (lo, hi) = ev.prompt_range;
+    let base = fmt_ms(p.ttft_base_s);
+    if ev.prompt_sizes <= 1 {
+        notes.push(format!("prefill_tokens_per_s: not identified: every prompt has the same size ({lo} tokens), so TTFT cannot be split into a fixed part and a per-token part; ttft_base ({base}) is the whole TTFT at that size"));
+    } else if ev.prompt_sizes < 3 {
+        notes.push(format!("prefill_tokens_per_s: not identified: only {} prompt sizes ({lo} and {hi} tokens); ttft_base ({base}) is the median TTFT", ev.prompt_sizes));
+    } else if let (false, Some((s, a, b))) = (slope_ok, ev.slope_ms_per_1k) {
+        notes.push(format!("prefill_tokens_per_s: not identified: TTFT does not grow measurably with prompt size over {lo}-{hi} tokens (slope {s:.1} ms per 1,000 tokens, 95% interval {a:.1} to {b:.1}); ttft_base ({base}) is the median TTFT, and Spillway's default prefill rate applies unless you set one"));
+    } else if let (Some(rate), Some((s, a, b))) = (p.prefill_tokens_per_s, ev.slope_ms_per_1k) {
+        notes.push(format!("prefill_tokens_per_s: {rate} tokens/s: TTFT grows by {s:.1} ms per 1,000 prompt tokens (95% interval {a:.1} to {b:.1}) over {lo}-{hi} tokens"));
+    }
+    if let Some(cv) = ev.ttft_spread_cv {
+        notes.push(format!("TTFT varies around the fit with a coefficient of variation of {cv}; Spillway draws no TTFT spread, so simulated TTFT percentiles above the median will be too low by about that much"));
+    }
+}
+
+/// Without streamed requests: e2e = base + prompt / prefill + completion / decode, by least
+/// squares (TTFT and decode are told apart only by how e2e grows with each token count).
+fn fit_ttft_from_e2e(ok: &[Obs], f: &mut Fit) {
+    let y: Vec<f64> = ok.iter().map(|o| o.r.e2e_s.unwrap()).collect();
+    let full: Vec<[f64; 3]> = ok
+        .iter()
+        .map(|o| [1.0, o.r.prompt_tokens as f64, o.r.completion_tokens as f64])
+        .collect();
+    let mut base = stats::median(y.iter().copied());
+    let mut slope = 0.0;
+    match stats::least_squares(&full, &y) {
+        Some([a, b, _]) if b > 0.0 && a >= 0.0 => (base, slope) = (a, b),
+        _ => {
+            let two: Vec<[f64; 2]> = full.iter().map(|r| [r[0], r[2]]).collect();
+            if let Some([a, _]) = stats::least_squares(&two, &y) {
+                base = a.max(0.0);
+            }
+        }
+    }
+    let p = &mut f.params;
+    p.ttft_base_s = (base * 1e3).round() / 1e3;
+    p.prefill_tokens_per_s = (slope > 0.0).then(|| stats::round_sig(1.0 / slope, 4));
+    f.notes.push(format!(
+        "no streamed requests, so no TTFT was observed: ttft_base ({}){} come from a least-squares fit of end-to-end time on prompt and completion tokens, and decode from what remains; ttft_curve cannot be identified",
+        fmt_ms(p.ttft_base_s),
+        if slope > 0.0 { " and prefill_tokens_per_s" } else { "" }
+    ));
+}
+
+/// Decode speed, its spread and the speed curve.
+fn fit_decode(ok: &[Obs], levels: &[(u32, u32)], ttft_factor: &[f64], f: &mut Fit) {
+    let p = &f.params;
+    let rates: Vec<(Option<usize>, f64, Option<u32>)> = ok
+        .iter()
+        .filter(|o| o.r.completion_tokens > 0)
+        .filter_map(|o| {
+            let ttft =
+                o.r.ttft_s
+                    .unwrap_or_else(|| predict_ttft(p, o.r.prompt_tokens, o.load));
+            let dt = o.r.e2e_s.unwrap() - ttft;
+            (dt > 0.0).then(|| {
+                (
+                    level_of(levels, o.load),
+                    o.r.completion_tokens as f64 / dt,
+                    o.load,
+                )
+            })
+        })
+        .collect();
+    f.evidence.decode_requests = rates.len();
+    if rates.len() < MIN_REQUESTS {
+        f.notes.push(format!(
+            "decode_tokens_per_s: not identified: only {} request(s) with completion tokens and time after the first token",
+            rates.len()
+        ));
+        return;
+    }
+    let use_curve = levels.len() >= 2;
+    let mut factor = vec![1.0; levels.len()];
+    if use_curve {
+        let gm = |k: usize| {
+            let v: Vec<f64> = rates
+                .iter()
+                .filter(|r| r.0 == Some(k))
+                .map(|r| r.1.ln())
+                .collect();
+            stats::mean_var(&v).0
+        };
+        let g0 = gm(0);
+        factor = (0..levels.len()).map(|k| (gm(k) - g0).exp()).collect();
+        let curve: Vec<[f64; 2]> = (0..levels.len())
+            .map(|k| [level_point(ok, levels, k), stats::round_sig(factor[k], 3)])
+            .collect();
+        f.params.speed_curve = Some(curve);
+    }
+    let logs: Vec<f64> = rates
+        .iter()
+        .map(|r| (r.1 / curve_at(f.params.speed_curve.as_deref(), r.2)).ln())
+        .collect();
+    let (mu, s2) = stats::mean_var(&logs);
+    let (mean, cv) = stats::lognormal_mean_cv(mu, s2);
+    f.params.decode_tokens_per_s = Some(stats::round_sig(mean, 4));
+    f.params.decode_variation_cv = Some(stats::round_sig(cv, 3).min(10.0));
+    for (k, &(lo, _)) in levels.iter().enumerate() {
+        let n = ok
+            .iter()
+            .filter(|o| level_of(levels, o.load) == Some(k))
+            .count();
+        f.evidence
+            .levels
+            .push((lo, n, factor[k], ttft_factor.get(k).copied()));
+    }
+    let slow = ok.len() - rates.len();
+    f.notes.push(format!(
+        "decode_tokens_per_s: {} tokens/s on average{}, from {} request(s){}; decode_variation_cv {}: the spread of per-request speeds (lognormal)",
+        f.params.decode_tokens_per_s.unwrap(),
+        if use_curve { " at the lowest load" } else { "" },
+        rates.len(),
+        if slow > 0 { format!(" ({slow} without completion tokens or time after the first token left out)") } else { String::new() },
+        f.params.decode_variation_cv.unwrap()
+    ));
+}
+
+fn load_notes(ev: &Evidence, levels: &[(u32, u32)], notes: &mut Vec<String>) {
+    match ev.load_range {
+        None => notes.push("speed_curve, ttft_curve: not identified: the requests have no timestamps, so the load each one met cannot be reconstructed".into()),
+        Some((lo, hi)) if lo == hi => notes.push(format!(
+            "speed_curve, ttft_curve: not identified: every request started with {lo} request(s) in flight (itself included); no load variation, no load curve"
+        )),
+        Some((lo, hi)) if levels.len() < 2 => notes.push(format!(
+            "speed_curve, ttft_curve: not identified: loads from {lo} to {hi} in flight, but fewer than two load levels with {MIN_PER_LEVEL} or more requests"
+        )),
+        Some((lo, hi)) => notes.push(format!(
+            "speed_curve{}: from {} load levels between {lo} and {hi} requests in flight (load = requests in flight on the same model and deployment at a request's start)",
+            if ev.streamed { ", ttft_curve" } else { "" },
+            levels.len()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(start: f64, e2e: f64) -> Request {
+        Request {
+            line: 0,
+            start_s: Some(start),
+            model: "m".into(),
+            deployment: "d".into(),
+            prompt_tokens: 100,
+            completion_tokens: 10,
+            ttft_s: Some(0.1),
+            e2e_s: Some(e2e),
+            status: Some(200),
+            outcome: Outcome::Ok,
+            retry_after_s: None,
+            streaming: true,
+        }
+    }
+
+    #[test]
+    fn concurrency_counts_requests_in_flight_at_each_start() {
+        let rs = vec![
+            req(0.0, 10.0),
+            req(1.0, 1.0),
+            req(2.0, 5.0),
+            req(2.0, 1.0),
+            req(20.0, 1.0),
+        ];
+        let c: Vec<u32> = concurrency(&rs).into_iter().map(Option::unwrap).collect();
+        // At 2.0 the second request has just ended: the first and both new ones are in flight.
+        assert_eq!(c, [1, 2, 3, 3, 1]);
+        let mut other = req(1.0, 1.0);
+        other.deployment = "e".into();
+        assert_eq!(concurrency(&[req(0.0, 5.0), other])[1], Some(1));
+    }
+
+    #[test]
+    fn curves_apply_as_spillway_does() {
+        let c = [[1.0, 1.0], [5.0, 0.6]];
+        assert_eq!(curve_at(Some(&c), Some(3)), 0.8);
+        assert_eq!(curve_at(Some(&c), Some(9)), 0.6);
+        assert_eq!(curve_at(Some(&[[4.0, 0.5]]), Some(1)), 1.0);
+        assert_eq!(curve_at(None, Some(3)), 1.0);
+    }
+
+    #[test]
+    fn levels_merge_until_each_has_enough_requests() {
+        let mut loads = vec![1u32; 30];
+        loads.extend([2; 4]);
+        loads.extend([3; 12]);
+        // Level 2 has too few requests: it joins the next level.
+        assert_eq!(load_levels(&loads), [(1, 1), (2, 3)]);
+        assert_eq!(load_levels(&[1; 9]), Vec::<(u32, u32)>::new());
+        let wide: Vec<u32> = (1..=40).flat_map(|l| [l; 3]).collect();
+        let lv = load_levels(&wide);
+        assert!(
+            lv.len() >= 3 && lv[0].0 == 1 && lv.last().unwrap().1 == 40,
+            "{lv:?}"
+        );
+    }
+}
