@@ -22,6 +22,8 @@ use super::telemetry::{Outcome, Request};
 
 /// A load level enters a curve only with at least this many training requests.
 pub const MIN_PER_LEVEL: usize = 10;
+/// A load level's factor must differ from 1 by at least this much to make a curve.
+pub const MIN_EFFECT: f64 = 0.02;
 /// Fewer successful training requests than this: the model is not fitted.
 pub const MIN_REQUESTS: usize = 5;
 
@@ -207,11 +209,12 @@ pub fn fit(train: &[Obs]) -> Result<Fit, String> {
     let ttft_factor = if f.evidence.streamed {
         fit_ttft(&streamed, &levels, &mut f)
     } else {
-        fit_ttft_from_e2e(&ok, &mut f);
         Vec::new()
     };
-    fit_decode(&ok, &levels, &ttft_factor, &mut f);
-    load_notes(&f.evidence, &levels, &mut f.notes);
+    if f.evidence.streamed || fit_ttft_from_e2e(&ok, &mut f) {
+        fit_decode(&ok, &levels, &ttft_factor, &mut f);
+    }
+    load_notes(&mut f, &levels);
     Ok(f)
 }
 
@@ -302,56 +305,15 @@ fn fit_ttft(obs: &[Obs], levels: &[(u32, u32)], f: &mut Fit) -> Vec<f64> {
         obs.iter().map(|o| o.r.prompt_tokens).min().unwrap_or(0),
         obs.iter().map(|o| o.r.prompt_tokens).max().unwrap_or(0),
     );
-    let use_curve = levels.len() >= 2;
-    let mut factor = vec![1.0; levels.len()];
-    let mut line = Line {
-        slope: 0.0,
-        slope_lo: 0.0,
-        slope_hi: 0.0,
-        intercept: 0.0,
-    };
-    let mut slope_ok = false;
-    // Alternate: line on load-adjusted TTFT, then level factors on the line (3 rounds).
-    for _ in 0..if use_curve { 3 } else { 1 } {
-        let adj: Vec<f64> = obs
-            .iter()
-            .zip(&y)
-            .map(|(o, y)| y / level_of(levels, o.load).map_or(1.0, |k| factor[k]))
-            .collect();
-        let ts = (ev.prompt_sizes >= 3)
-            .then(|| stats::theil_sen(&x, &adj))
-            .flatten();
-        slope_ok = ts.is_some_and(|l| l.slope_lo > 0.0 && l.slope > 0.0);
-        line = match ts {
-            Some(l) if slope_ok => l,
-            Some(l) => Line {
-                slope: 0.0,
-                intercept: stats::median(adj.iter().copied()),
-                ..l
-            },
-            None => Line {
-                slope: 0.0,
-                slope_lo: 0.0,
-                slope_hi: 0.0,
-                intercept: stats::median(adj.iter().copied()),
-            },
-        };
-        if let Some(l) = ts {
-            ev.slope_ms_per_1k = Some((l.slope * 1e6, l.slope_lo * 1e6, l.slope_hi * 1e6));
-        }
-        if use_curve {
-            let ratio = |k: usize| {
-                stats::median(
-                    obs.iter()
-                        .zip(&y)
-                        .filter(|(o, _)| level_of(levels, o.load) == Some(k))
-                        .map(|(o, y)| {
-                            y / (line.intercept + line.slope * o.r.prompt_tokens as f64).max(1e-9)
-                        }),
-                )
-            };
-            let r0 = ratio(0);
-            factor = (0..levels.len()).map(|k| ratio(k) / r0).collect();
+    let (mut line, mut slope_ok, mut factor) = ttft_line(&x, &y, obs, levels, ev);
+    if levels.len() >= 2 {
+        let logs = per_level(obs, levels, |o| {
+            (o.r.ttft_s.unwrap()
+                / (line.intercept + line.slope * o.r.prompt_tokens as f64).max(1e-9))
+            .ln()
+        });
+        if !levels_differ(&logs) {
+            (line, slope_ok, factor) = ttft_line(&x, &y, obs, &[], ev);
         }
     }
     let (mut base, mut slope) = (line.intercept, line.slope);
@@ -369,7 +331,7 @@ fn fit_ttft(obs: &[Obs], levels: &[(u32, u32)], f: &mut Fit) -> Vec<f64> {
     let p = &mut f.params;
     p.ttft_base_s = (base.max(0.0) * 1e3).round() / 1e3;
     p.prefill_tokens_per_s = (slope_ok && slope > 0.0).then(|| stats::round_sig(1.0 / slope, 4));
-    if use_curve && obs.iter().all(|o| o.load.is_some()) {
+    if factor.len() >= 2 && obs.iter().all(|o| o.load.is_some()) {
         let curve: Vec<[f64; 2]> = (0..levels.len())
             .map(|k| [level_point(obs, levels, k), stats::round_sig(factor[k], 3)])
             .collect();
@@ -384,6 +346,87 @@ fn fit_ttft(obs: &[Obs], levels: &[(u32, u32)], f: &mut Fit) -> Vec<f64> {
     ev.ttft_spread_cv = (obs.len() >= 3).then(|| stats::round_sig(var.sqrt() / mean, 3));
     ttft_notes(ev, p, slope_ok, &mut f.notes);
     factor
+}
+
+/// The TTFT line on load-adjusted TTFT, alternating with the level factors (3 rounds when
+/// there are levels): the line, whether its slope is a prefill rate, the factors.
+fn ttft_line(
+    x: &[f64],
+    y: &[f64],
+    obs: &[Obs],
+    levels: &[(u32, u32)],
+    ev: &mut Evidence,
+) -> (Line, bool, Vec<f64>) {
+    let mut factor = vec![1.0; levels.len()];
+    let flat = |adj: &[f64]| Line {
+        slope: 0.0,
+        slope_lo: 0.0,
+        slope_hi: 0.0,
+        intercept: stats::median(adj.iter().copied()),
+    };
+    let (mut line, mut slope_ok) = (flat(y), false);
+    for _ in 0..if levels.len() >= 2 { 3 } else { 1 } {
+        let adj: Vec<f64> = obs
+            .iter()
+            .zip(y)
+            .map(|(o, y)| y / level_of(levels, o.load).map_or(1.0, |k| factor[k]))
+            .collect();
+        let ts = (ev.prompt_sizes >= 3)
+            .then(|| stats::theil_sen(x, &adj))
+            .flatten();
+        slope_ok = ts.is_some_and(|l| l.slope_lo > 0.0 && l.slope > 0.0);
+        line = match ts {
+            Some(l) if slope_ok => l,
+            _ => flat(&adj),
+        };
+        if let Some(l) = ts {
+            ev.slope_ms_per_1k = Some((l.slope * 1e6, l.slope_lo * 1e6, l.slope_hi * 1e6));
+        }
+        if levels.len() >= 2 {
+            let ratio = |k: usize| {
+                stats::median(
+                    obs.iter()
+                        .zip(y)
+                        .filter(|(o, _)| level_of(levels, o.load) == Some(k))
+                        .map(|(o, y)| {
+                            y / (line.intercept + line.slope * o.r.prompt_tokens as f64).max(1e-9)
+                        }),
+                )
+            };
+            let r0 = ratio(0);
+            factor = (0..levels.len()).map(|k| ratio(k) / r0).collect();
+        }
+    }
+    (line, slope_ok, factor)
+}
+
+/// `value(o)` of the requests of each level, level by level.
+fn per_level(obs: &[Obs], levels: &[(u32, u32)], value: impl Fn(&Obs) -> f64) -> Vec<Vec<f64>> {
+    let mut out = vec![Vec::new(); levels.len()];
+    for o in obs {
+        if let Some(k) = level_of(levels, o.load) {
+            out[k].push(value(o));
+        }
+    }
+    out
+}
+
+/// Whether some level's mean (of logarithms) differs from the first level's: by more than
+/// the Welch z bound at 95% with a Bonferroni correction for the number of levels compared,
+/// and by at least [`MIN_EFFECT`]. A curve is written only then.
+fn levels_differ(logs: &[Vec<f64>]) -> bool {
+    let Some(first) = logs.first() else {
+        return false;
+    };
+    let (m0, v0) = stats::mean_var(first);
+    let comparisons = logs.len().saturating_sub(1).max(1) as f64;
+    let z = stats::normal_quantile(1.0 - 0.025 / comparisons);
+    logs.iter().skip(1).any(|g| {
+        let (m, v) = stats::mean_var(g);
+        let se = (v / g.len() as f64 + v0 / first.len() as f64).sqrt();
+        let d = m - m0;
+        d.abs() > z * se && (d.exp() - 1.0).abs() >= MIN_EFFECT
+    })
 }
 
 fn ttft_notes(ev: &Evidence, p: &Params, slope_ok: bool, notes: &mut Vec<String>) {
@@ -403,33 +446,59 @@ fn ttft_notes(ev: &Evidence, p: &Params, slope_ok: bool, notes: &mut Vec<String>
     }
 }
 
-/// Without streamed requests: e2e = base + prompt / prefill + completion / decode, by least
-/// squares (TTFT and decode are told apart only by how e2e grows with each token count).
-fn fit_ttft_from_e2e(ok: &[Obs], f: &mut Fit) {
-    let y: Vec<f64> = ok.iter().map(|o| o.r.e2e_s.unwrap()).collect();
-    let full: Vec<[f64; 3]> = ok
+/// Without streamed requests: `e2e = base + prompt / prefill + completion / speed`. Divided
+/// by the completion, `e2e / k = 1 / speed + base / k + (prompt / prefill) / k`: a least-squares
+/// fit of that (whose noise, the per-request speed, no longer grows with `k`) gives base and
+/// prefill; decode then comes from what remains of each request. Returns false when base and
+/// decode cannot be told apart (every completion the same length).
+fn fit_ttft_from_e2e(ok: &[Obs], f: &mut Fit) -> bool {
+    let rows: Vec<(f64, f64, f64)> = ok
         .iter()
-        .map(|o| [1.0, o.r.prompt_tokens as f64, o.r.completion_tokens as f64])
+        .filter(|o| o.r.completion_tokens > 0)
+        .map(|o| {
+            let k = o.r.completion_tokens as f64;
+            (
+                o.r.e2e_s.unwrap() / k,
+                1.0 / k,
+                o.r.prompt_tokens as f64 / k,
+            )
+        })
         .collect();
-    let mut base = stats::median(y.iter().copied());
-    let mut slope = 0.0;
-    match stats::least_squares(&full, &y) {
-        Some([a, b, _]) if b > 0.0 && a >= 0.0 => (base, slope) = (a, b),
-        _ => {
-            let two: Vec<[f64; 2]> = full.iter().map(|r| [r[0], r[2]]).collect();
-            if let Some([a, _]) = stats::least_squares(&two, &y) {
-                base = a.max(0.0);
-            }
-        }
+    let y: Vec<f64> = rows.iter().map(|r| r.0).collect();
+    let full: Vec<[f64; 3]> = rows.iter().map(|r| [1.0, r.1, r.2]).collect();
+    let no_prefill: Vec<[f64; 2]> = rows.iter().map(|r| [1.0, r.1]).collect();
+    let (mut base, mut slope) = (None, 0.0);
+    if let Some((c, se)) = stats::least_squares(&full, &y)
+        && c[1] >= 0.0
+        && c[2] - 1.96 * se[2] > 0.0
+    {
+        (base, slope) = (Some(c[1]), c[2]);
+        f.evidence.slope_ms_per_1k = Some((
+            c[2] * 1e6,
+            (c[2] - 1.96 * se[2]) * 1e6,
+            (c[2] + 1.96 * se[2]) * 1e6,
+        ));
+    } else if let Some((c, _)) = stats::least_squares(&no_prefill, &y) {
+        base = Some(c[1].max(0.0));
     }
     let p = &mut f.params;
+    let Some(base) = base else {
+        p.ttft_base_s = (stats::median(ok.iter().map(|o| o.r.e2e_s.unwrap())) * 1e3).round() / 1e3;
+        f.notes.push(format!(
+            "no streamed requests, and every completion has the same length: the fixed time and the decode time cannot be told apart; ttft_base ({}) is the median end-to-end time and decode_tokens_per_s is not identified",
+            fmt_ms(p.ttft_base_s)
+        ));
+        return false;
+    };
     p.ttft_base_s = (base * 1e3).round() / 1e3;
     p.prefill_tokens_per_s = (slope > 0.0).then(|| stats::round_sig(1.0 / slope, 4));
     f.notes.push(format!(
-        "no streamed requests, so no TTFT was observed: ttft_base ({}){} come from a least-squares fit of end-to-end time on prompt and completion tokens, and decode from what remains; ttft_curve cannot be identified",
+        "no streamed requests, so no TTFT was observed: ttft_base ({}){} come from how end-to-end time grows with prompt and completion tokens (least squares on e2e / completion), decode from what remains; the TTFT spread and ttft_curve cannot be identified{}",
         fmt_ms(p.ttft_base_s),
-        if slope > 0.0 { " and prefill_tokens_per_s" } else { "" }
+        if slope > 0.0 { " and prefill_tokens_per_s" } else { "" },
+        if slope > 0.0 { "" } else { "; prefill_tokens_per_s is not identified (no measurable growth with prompt size)" }
     ));
+    true
 }
 
 /// Decode speed, its spread and the speed curve.
@@ -460,7 +529,16 @@ fn fit_decode(ok: &[Obs], levels: &[(u32, u32)], ttft_factor: &[f64], f: &mut Fi
         ));
         return;
     }
-    let use_curve = levels.len() >= 2;
+    let logs: Vec<Vec<f64>> = (0..levels.len())
+        .map(|k| {
+            rates
+                .iter()
+                .filter(|r| r.0 == Some(k))
+                .map(|r| r.1.ln())
+                .collect()
+        })
+        .collect();
+    let use_curve = levels.len() >= 2 && levels_differ(&logs);
     let mut factor = vec![1.0; levels.len()];
     if use_curve {
         let gm = |k: usize| {
@@ -506,20 +584,46 @@ fn fit_decode(ok: &[Obs], levels: &[(u32, u32)], ttft_factor: &[f64], f: &mut Fi
     ));
 }
 
-fn load_notes(ev: &Evidence, levels: &[(u32, u32)], notes: &mut Vec<String>) {
-    match ev.load_range {
-        None => notes.push("speed_curve, ttft_curve: not identified: the requests have no timestamps, so the load each one met cannot be reconstructed".into()),
-        Some((lo, hi)) if lo == hi => notes.push(format!(
-            "speed_curve, ttft_curve: not identified: every request started with {lo} request(s) in flight (itself included); no load variation, no load curve"
-        )),
-        Some((lo, hi)) if levels.len() < 2 => notes.push(format!(
-            "speed_curve, ttft_curve: not identified: loads from {lo} to {hi} in flight, but fewer than two load levels with {MIN_PER_LEVEL} or more requests"
-        )),
-        Some((lo, hi)) => notes.push(format!(
-            "speed_curve{}: from {} load levels between {lo} and {hi} requests in flight (load = requests in flight on the same model and deployment at a request's start)",
-            if ev.streamed { ", ttft_curve" } else { "" },
-            levels.len()
-        )),
+fn load_notes(f: &mut Fit, levels: &[(u32, u32)]) {
+    let (ev, p, notes) = (&f.evidence, &f.params, &mut f.notes);
+    let (lo, hi) = match ev.load_range {
+        None => {
+            notes.push("speed_curve, ttft_curve: not identified: the requests have no timestamps, so the load each one met cannot be reconstructed".into());
+            return;
+        }
+        Some((1, 1)) => {
+            notes.push("speed_curve, ttft_curve: not identified: every request ran alone (no other request of this model and deployment in flight when it started); no load variation, no load curve".into());
+            return;
+        }
+        Some((lo, hi)) if lo == hi => {
+            notes.push(format!("speed_curve, ttft_curve: not identified: every request started with {lo} requests in flight (itself included); no load variation, no load curve"));
+            return;
+        }
+        Some((lo, hi)) if levels.len() < 2 => {
+            notes.push(format!("speed_curve, ttft_curve: not identified: loads from {lo} to {hi} in flight, but fewer than two load levels with {MIN_PER_LEVEL} or more requests"));
+            return;
+        }
+        Some(r) => r,
+    };
+    let n = levels.len();
+    let flat = |what: &str| {
+        format!(
+            "not identified: load varied from {lo} to {hi} requests in flight ({n} levels), but {what} did not change measurably with it (no level differs from the lowest by more than chance and {:.0}%)",
+            MIN_EFFECT * 100.0
+        )
+    };
+    let found = format!(
+        "from {n} load levels between {lo} and {hi} requests in flight (load = requests in flight on the same model and deployment at a request's start)"
+    );
+    notes.push(match p.speed_curve {
+        Some(_) => format!("speed_curve: {found}"),
+        None => format!("speed_curve: {}", flat("decode speed")),
+    });
+    if ev.streamed {
+        notes.push(match p.ttft_curve {
+            Some(_) => format!("ttft_curve: {found}"),
+            None => format!("ttft_curve: {}", flat("TTFT")),
+        });
     }
 }
 

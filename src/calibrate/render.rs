@@ -129,7 +129,7 @@ fn model_block(o: &mut String, m: &ModelResult) {
         Ok(f) => f,
         Err(why) => {
             comment(o, &format!("Not fitted: {why}."), "");
-            status_block(o, &m.name, &m.mix_train);
+            status_block(o, &m.name, &m.mix_train, &m.mix_test);
             return;
         }
     };
@@ -143,7 +143,7 @@ fn model_block(o: &mut String, m: &ModelResult) {
     }
     o.push_str(&format!("[models.{}]\n", quoted(&m.name)));
     params_lines(o, &f.params);
-    status_block(o, &m.name, &m.mix_train);
+    status_block(o, &m.name, &m.mix_train, &m.mix_test);
 }
 
 fn params_lines(o: &mut String, p: &Params) {
@@ -173,7 +173,7 @@ fn params_lines(o: &mut String, p: &Params) {
     }
 }
 
-fn status_block(o: &mut String, name: &str, mix: &Mix) {
+fn mix_words(mix: &Mix) -> String {
     let shares = [
         ("succeeded", mix.ok),
         ("429", mix.rate_limited),
@@ -186,19 +186,29 @@ fn status_block(o: &mut String, name: &str, mix: &Mix) {
         .filter(|s| s.1 > 0)
         .map(|(w, n)| format!("{} {w}", pct(mix.share(*n))))
         .collect();
+    if seen.is_empty() {
+        "none".to_string()
+    } else {
+        seen.join(", ")
+    }
+}
+
+fn status_block(o: &mut String, name: &str, mix: &Mix, held_out: &Mix) {
     comment(
         o,
         &format!(
-            "Status mix (training split, {} requests): {}.",
+            "Status mix, training split ({} requests): {}; held out ({} requests): {}.",
             mix.requests,
-            seen.join(", ")
+            mix_words(mix),
+            held_out.requests,
+            mix_words(held_out)
         ),
         "",
     );
     let stem: String = name
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() || c == '-' {
+            if c.is_alphanumeric() || "-_.".contains(c) {
                 c
             } else {
                 '-'
@@ -229,7 +239,7 @@ fn status_block(o: &mut String, name: &str, mix: &Mix) {
             num(mix.share(mix.server_error), 3)
         ));
     }
-    if mix.timeout > 0 {
+    if mix.timeout + held_out.timeout > 0 {
         comment(
             o,
             "Timeouts are not a fault to inject: they follow from the serving speed and your timeouts (client.timeout, completion_window).",

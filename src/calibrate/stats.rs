@@ -122,10 +122,11 @@ pub fn theil_sen(x: &[f64], y: &[f64]) -> Option<Line> {
 }
 
 /// Ordinary least squares of `y` on the columns of `rows` (each row: the regressors, a
-/// leading 1 for an intercept included by the caller). `None` when the normal equations
-/// are singular (a regressor that does not vary, or fewer rows than unknowns).
-pub fn least_squares<const K: usize>(rows: &[[f64; K]], y: &[f64]) -> Option<[f64; K]> {
-    if rows.len() < K {
+/// leading 1 for an intercept included by the caller): the coefficients and their standard
+/// errors. `None` when the normal equations are singular (a regressor that does not vary, or
+/// no more rows than unknowns).
+pub fn least_squares<const K: usize>(rows: &[[f64; K]], y: &[f64]) -> Option<([f64; K], [f64; K])> {
+    if rows.len() <= K {
         return None;
     }
     let mut a = [[0.0; K]; K];
@@ -138,8 +139,28 @@ pub fn least_squares<const K: usize>(rows: &[[f64; K]], y: &[f64]) -> Option<[f6
             }
         }
     }
-    // Gaussian elimination with partial pivoting.
-    #[allow(clippy::needless_range_loop)]
+    let coef = solve(a, b)?;
+    let ss: f64 = rows
+        .iter()
+        .zip(y)
+        .map(|(r, yi)| {
+            let fit: f64 = r.iter().zip(&coef).map(|(x, c)| x * c).sum();
+            (yi - fit) * (yi - fit)
+        })
+        .sum();
+    let s2 = ss / (rows.len() - K) as f64;
+    let mut se = [0.0; K];
+    for (j, s) in se.iter_mut().enumerate() {
+        let mut e = [0.0; K];
+        e[j] = 1.0;
+        *s = (solve(a, e)?[j] * s2).max(0.0).sqrt();
+    }
+    Some((coef, se))
+}
+
+/// Solves `a x = b` by Gaussian elimination with partial pivoting; `None` when singular.
+#[allow(clippy::needless_range_loop)]
+fn solve<const K: usize>(mut a: [[f64; K]; K], mut b: [f64; K]) -> Option<[f64; K]> {
     for col in 0..K {
         let piv = (col..K).max_by(|&p, &q| a[p][col].abs().total_cmp(&a[q][col].abs()))?;
         let scale = a.iter().map(|r| r[col].abs()).fold(0.0, f64::max);
@@ -175,6 +196,55 @@ pub fn lognormal_mean_cv(mu: f64, s2: f64) -> (f64, f64) {
 /// `deployment::serving::SpeedVariation`.
 pub fn speed_multiplier(cv: f64, z: f64) -> f64 {
     crate::deployment::speed_multiplier(cv, z)
+}
+
+/// The standard normal quantile of `p` in (0, 1) (Acklam's rational approximation, relative
+/// error below 1.2e-9).
+pub fn normal_quantile(p: f64) -> f64 {
+    const A: [f64; 6] = [
+        -3.969_683_028_665_376e1,
+        2.209_460_984_245_205e2,
+        -2.759_285_104_469_687e2,
+        1.383_577_518_672_69e2,
+        -3.066_479_806_614_716e1,
+        2.506_628_277_459_239,
+    ];
+    const B: [f64; 5] = [
+        -5.447_609_879_822_406e1,
+        1.615_858_368_580_409e2,
+        -1.556_989_798_598_866e2,
+        6.680_131_188_771_972e1,
+        -1.328_068_155_288_572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784_894_002_430_293e-3,
+        -3.223_964_580_411_365e-1,
+        -2.400_758_277_161_838,
+        -2.549_732_539_343_734,
+        4.374_664_141_464_968,
+        2.938_163_982_698_783,
+    ];
+    const D: [f64; 4] = [
+        7.784_695_709_041_462e-3,
+        3.224_671_290_700_398e-1,
+        2.445_134_137_142_996,
+        3.754_408_661_907_416,
+    ];
+    let p = p.clamp(1e-300, 1.0 - 1e-16);
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
+    if p < 0.024_25 {
+        tail((-2.0 * p.ln()).sqrt())
+    } else if p > 1.0 - 0.024_25 {
+        -tail((-2.0 * (1.0 - p).ln()).sqrt())
+    } else {
+        let q = p - 0.5;
+        let r = q * q;
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+    }
 }
 
 /// Two-sample Kolmogorov-Smirnov statistic: the largest vertical distance between the two
@@ -278,12 +348,26 @@ mod tests {
             .map(|i| [1.0, i as f64, ((i * 3) % 7) as f64])
             .collect();
         let y: Vec<f64> = rows.iter().map(|r| 2.0 + 0.5 * r[1] - 3.0 * r[2]).collect();
-        let b = least_squares(&rows, &y).unwrap();
+        let (b, se) = least_squares(&rows, &y).unwrap();
         assert!(
             (b[0] - 2.0).abs() < 1e-9 && (b[1] - 0.5).abs() < 1e-9 && (b[2] + 3.0).abs() < 1e-9
         );
+        assert!(se.iter().all(|s| *s < 1e-6), "an exact fit: {se:?}");
+        // Noise gives the textbook standard error of a mean.
+        let one: Vec<[f64; 1]> = (0..4).map(|_| [1.0]).collect();
+        let (m, se) = least_squares(&one, &[1.0, 2.0, 3.0, 4.0]).unwrap();
+        assert!((m[0] - 2.5).abs() < 1e-12);
+        assert!((se[0] - (5.0f64 / 3.0 / 4.0).sqrt()).abs() < 1e-12);
         let flat: Vec<[f64; 2]> = (0..5).map(|_| [1.0, 7.0]).collect();
         assert!(least_squares(&flat, &[1.0; 5]).is_none());
+    }
+
+    #[test]
+    fn normal_quantiles() {
+        assert!((normal_quantile(0.975) - 1.959_964).abs() < 1e-6);
+        assert!((normal_quantile(0.5)).abs() < 1e-12);
+        assert!((normal_quantile(0.001) + 3.090_232).abs() < 1e-6);
+        assert!((normal_quantile(1.0 - 0.025 / 3.0) - 2.393_980).abs() < 1e-5);
     }
 
     #[test]
