@@ -3,7 +3,7 @@
 //!
 //! 1. [`read`] turns a telemetry file into [`Request`]s: Spillway's documented CSV
 //!    ([`telemetry`]), or the LatencyLab and llmperf benchmark files ([`adapters`]).
-//! 2. [`calibrate`] splits each model's requests into training and held-out sets
+//! 2. [`calibrate`] reconstructs each request's load from the timestamps ([`load`]), splits each model's requests into training and held-out sets
 //!    (deterministically, by seed and model name), fits `ttft_base`, `prefill_tokens_per_s`,
 //!    `decode_tokens_per_s`, `decode_variation_cv`, `speed_curve` and `ttft_curve` on the
 //!    training set ([`fit`]), and scores the held-out set ([`evaluate`]): median and p95
@@ -38,6 +38,7 @@ pub mod adapters;
 pub mod evaluate;
 pub mod fit;
 pub mod html;
+pub mod load;
 pub mod render;
 pub mod stats;
 pub mod telemetry;
@@ -183,7 +184,7 @@ pub fn calibrate(t: &Telemetry, opts: &Options) -> Result<Calibration> {
         }
         None => names,
     };
-    let load = fit::concurrency(&t.requests);
+    let load = load::concurrency(&t.requests);
     let models = chosen
         .iter()
         .map(|name| {
