@@ -13,6 +13,9 @@ use crate::report::kit::{
 };
 use crate::words::esc;
 
+/// Most markers drawn per series of the residual chart.
+const MAX_POINTS: usize = 1_500;
+
 const CSS: &str = r#"
 :root { color-scheme: light; }
 body { margin: 0; background: #fff; color: #222;
@@ -114,7 +117,7 @@ fn model_section(i: usize, m: &ModelResult) -> Result<String> {
         );
         o += &figure(
             &residual_chart(m)?,
-            "Every scored request: how far the observation is from the fitted model's prediction for it, in percent of the \
+            "Every scored request (every k-th one beyond 1,500 per series): how far the observation is from the fitted model's prediction for it, in percent of the \
              prediction (pale: training requests; strong: held out). A trend across means the model's shape is wrong for \
              this data; a wide band means the service varies more than the model explains.",
         );
@@ -200,13 +203,18 @@ fn qq_chart(m: &ModelResult) -> Result<String> {
 fn residual_chart(m: &ModelResult) -> Result<String> {
     let title = format!("{}: residuals, (observed - predicted) / predicted", m.name);
     let rel = |(obs, pred): (f64, f64)| (pred, 100.0 * (obs - pred) / pred.max(1e-9));
+    // At most about MAX_POINTS markers per series (every k-th request), so that a large
+    // telemetry file still gives a page a browser opens.
     let series = |ttft: bool, held: bool| -> Vec<(f64, f64)> {
-        m.points
+        let v: Vec<(f64, f64)> = m
+            .points
             .iter()
             .filter(|p| p.held_out == held)
             .filter_map(|p| if ttft { p.ttft } else { p.e2e })
             .map(rel)
-            .collect()
+            .collect();
+        let k = v.len().div_ceil(MAX_POINTS).max(1);
+        v.into_iter().step_by(k).collect()
     };
     let all: Vec<(f64, f64)> = [false, true]
         .iter()
