@@ -60,7 +60,8 @@ pub struct Evidence {
     pub slope_ms_per_1k: Option<(f64, f64, f64)>,
     /// Training requests whose decode speed was measured.
     pub decode_requests: usize,
-    /// Spread of TTFT around the fitted line: coefficient of variation of observed / fitted.
+    /// Spread of TTFT around the fitted line: coefficient of variation of a lognormal fitted to
+    /// observed / fitted TTFT.
     pub ttft_spread_cv: Option<f64>,
     /// Load levels seen (concurrency at start), smallest and largest; `None` without
     /// timestamps.
@@ -206,9 +207,17 @@ fn fit_ttft(obs: &[Obs], levels: &[(u32, u32)], f: &mut Fit) -> Vec<f64> {
         .iter()
         .map(|o| predict_ttft(p, o.r.prompt_tokens, o.load))
         .collect();
-    let ratios: Vec<f64> = y.iter().zip(&pred).map(|(y, p)| y / p.max(1e-9)).collect();
-    let (mean, var) = stats::mean_var(&ratios);
-    ev.ttft_spread_cv = (obs.len() >= 3).then(|| stats::round_sig(var.sqrt() / mean, 3));
+    // The spread as a lognormal's cv, like decode_variation_cv: from the variance of the
+    // log ratios of observed to fitted TTFT.
+    let logs: Vec<f64> = y
+        .iter()
+        .zip(&pred)
+        .filter(|(y, p)| **y > 0.0 && **p > 0.0)
+        .map(|(y, p)| (y / p).ln())
+        .collect();
+    let (_, var) = stats::mean_var(&logs);
+    ev.ttft_spread_cv =
+        (logs.len() >= 3).then(|| stats::round_sig(stats::lognormal_mean_cv(0.0, var).1, 3));
     ttft_notes(ev, p, slope_ok, &mut f.notes);
     factor
 }
@@ -278,7 +287,7 @@ fn ttft_notes(ev: &Evidence, p: &Params, slope_ok: bool, notes: &mut Vec<String>
         notes.push(format!("prefill_tokens_per_s: {rate} tokens/s: TTFT grows by {s:.1} ms per 1,000 prompt tokens (95% interval {a:.1} to {b:.1}) over {lo}-{hi} tokens"));
     }
     if let Some(cv) = ev.ttft_spread_cv {
-        notes.push(format!("TTFT varies around the fit with a coefficient of variation of {cv}; Spillway draws no TTFT spread, so simulated TTFT percentiles above the median will be too low by about that much"));
+        notes.push(format!("TTFT varies around the fit with a coefficient of variation of {cv} (lognormal); Spillway draws no TTFT spread, so simulated TTFT percentiles above the median will be too low by about that much"));
     }
 }
 
