@@ -120,8 +120,16 @@ pub fn detect(path: &Path) -> Result<Format> {
     if path.is_dir() || path.extension().is_some_and(|e| e == "json") {
         return Ok(Format::Llmperf);
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(&shown, e))?;
-    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(64 * 1024)]).into_owned();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).map_err(|e| Error::io(&shown, e))?,
+            64 * 1024,
+        ),
+        &mut bytes,
+    )
+    .map_err(|e| Error::io(&shown, e))?;
+    let head = String::from_utf8_lossy(&bytes).into_owned();
     let first = head
         .lines()
         .next()

@@ -605,6 +605,15 @@ fn bad_telemetry_rows_exit_2_naming_the_place_and_write_nothing() {
         "1.5",
     ]);
     assert_eq!(o.status.code(), Some(2));
+    let unknown = dir.join("other.csv");
+    std::fs::write(&unknown, "when,who,what\n1,2,3\n").unwrap();
+    let o = spillway(&["calibrate", unknown.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("cannot tell the telemetry format"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 fn run_calibrate(file: &str, out: &Path) -> std::process::Output {
