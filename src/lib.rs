@@ -107,6 +107,7 @@
 //! # Ok::<(), spillway::error::Error>(())
 //! ```
 
+pub mod calibrate;
 pub mod cli;
 pub mod client;
 pub mod deployment;

@@ -1,5 +1,6 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
+pub mod calibrate;
 mod check;
 pub mod completions;
 pub mod flags;
@@ -64,6 +65,9 @@ pub enum Command {
     /// List the model catalogue (speeds, quotas, PTU sizing, prices); with NAME, every figure
     /// of that model with its source.
     Models(models::ModelsArgs),
+    /// Fit a model's serving parameters to per-request telemetry; print [models."NAME"] blocks
+    /// and the error on held-out requests (docs/calibration.md).
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Arguments shared by every command that reads a scenario.
@@ -155,6 +159,7 @@ pub fn execute(cli: Cli) -> Result<u8> {
         Command::Man(a) => completions::man_command(a),
         Command::Schema => schema::schema_command(),
         Command::Models(a) => models::models_command(a),
+        Command::Calibrate(a) => calibrate::calibrate_command(a),
     }
 }
 

@@ -1,5 +1,6 @@
 //! Spillway's integration tests: one binary, one module per area.
 
+mod calibrate;
 mod cli;
 mod determinism;
 mod fidelity;
