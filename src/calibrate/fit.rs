@@ -45,6 +45,26 @@ pub struct Params {
     pub speed_curve: Option<Vec<[f64; 2]>>,
     /// TTFT multiplier by load: `[[concurrency, factor], ...]`.
     pub ttft_curve: Option<Vec<[f64; 2]>>,
+    /// Coefficient of variation of TTFT around the fitted line (lognormal); `None` when fewer
+    /// than 3 TTFTs were observed.
+    pub ttft_variation_cv: Option<f64>,
+}
+
+impl Params {
+    /// `ttft_base` (seconds) and `prefill_tokens_per_s` as a scenario takes them. The fit is of
+    /// the median TTFT; Spillway's TTFT noise (`ttft_variation_cv`) is a lognormal factor of
+    /// mean 1, whose median is `1 / sqrt(1 + cv^2)`. Scaling the fixed part up and the prefill
+    /// rate down by `sqrt(1 + cv^2)` makes the simulated median TTFT the fitted one.
+    pub fn scenario_ttft(&self) -> (f64, Option<f64>) {
+        let k = self
+            .ttft_variation_cv
+            .map_or(1.0, |cv| (1.0 + cv * cv).sqrt());
+        (
+            (self.ttft_base_s * k * 1e3).round() / 1e3,
+            self.prefill_tokens_per_s
+                .map(|r| stats::round_sig(r / k, 4)),
+        )
+    }
 }
 
 /// What the data showed about each parameter (the numbers behind the notes).
@@ -218,6 +238,7 @@ fn fit_ttft(obs: &[Obs], levels: &[(u32, u32)], f: &mut Fit) -> Vec<f64> {
     let (_, var) = stats::mean_var(&logs);
     ev.ttft_spread_cv =
         (logs.len() >= 3).then(|| stats::round_sig(stats::lognormal_mean_cv(0.0, var).1, 3));
+    p.ttft_variation_cv = ev.ttft_spread_cv;
     ttft_notes(ev, p, slope_ok, &mut f.notes);
     factor
 }
@@ -287,7 +308,8 @@ fn ttft_notes(ev: &Evidence, p: &Params, slope_ok: bool, notes: &mut Vec<String>
         notes.push(format!("prefill_tokens_per_s: {rate} tokens/s: TTFT grows by {s:.1} ms per 1,000 prompt tokens (95% interval {a:.1} to {b:.1}) over {lo}-{hi} tokens"));
     }
     if let Some(cv) = ev.ttft_spread_cv {
-        notes.push(format!("TTFT varies around the fit with a coefficient of variation of {cv} (lognormal); Spillway draws no TTFT spread, so simulated TTFT percentiles above the median will be too low by about that much"));
+        let k = (1.0 + cv * cv).sqrt();
+        notes.push(format!("ttft_variation_cv {cv}: TTFT varies around the fit with that coefficient of variation (lognormal); the block's ttft_base and prefill_tokens_per_s are the fitted median's scaled by {k:.3} (= sqrt(1 + cv^2)), because Spillway's TTFT noise has mean 1, so the simulated median TTFT is the fitted one"));
     }
 }
 

@@ -147,11 +147,15 @@ fn model_block(o: &mut String, m: &ModelResult) {
 }
 
 fn params_lines(o: &mut String, p: &Params) {
+    let (base_s, prefill) = p.scenario_ttft();
     o.push_str(&format!(
         "ttft_base = \"{}ms\"\n",
-        (p.ttft_base_s * 1e3).round() as u64
+        (base_s * 1e3).round() as u64
     ));
-    match p.prefill_tokens_per_s {
+    if let Some(cv) = p.ttft_variation_cv {
+        o.push_str(&format!("ttft_variation_cv = {}\n", num(cv, 3)));
+    }
+    match prefill {
         Some(r) => o.push_str(&format!("prefill_tokens_per_s = {}\n", num(r, 4))),
         None => o.push_str("# prefill_tokens_per_s: not identified (see above)\n"),
     }

@@ -399,7 +399,12 @@ fn a_fitted_block_pastes_into_a_scenario() {
     let p = &c.models[0].fit.as_ref().unwrap().params;
     let sc = &set.variants[0];
     let s = &sc.deployments[0].serving;
-    assert_eq!(s.ttft_base.as_secs_f64(), p.ttft_base_s);
+    let (base, _) = p.scenario_ttft();
+    assert_eq!(s.ttft_base.as_secs_f64(), base);
+    // The fitted median scaled by sqrt(1 + cv^2), so the simulated median is the fitted one.
+    let cv = p.ttft_variation_cv.unwrap();
+    assert_eq!(s.ttft_variation_cv, cv);
+    assert!((base / p.ttft_base_s - (1.0 + cv * cv).sqrt()).abs() < 0.002);
     assert_eq!(s.decode_tokens_per_s, p.decode_tokens_per_s.unwrap());
     assert_eq!(s.decode_variation_cv, p.decode_variation_cv.unwrap());
 }

@@ -53,6 +53,7 @@ fn foundry_parallel_load_reproduces_the_seed() {
             "4-users-ptu",
             "4-users-consolidated",
             "4-users-parallel",
+            "4-users-nano-light-steps",
             "10-users",
             "50-users",
             "50-users-3-subscriptions"
@@ -98,6 +99,11 @@ fn foundry_parallel_load_reproduces_the_seed() {
     // are refused for good than in the sequential flow.
     let failed = |name: &str| f(variant(&s, name), &["requests", "failed_ratio"]);
     assert!(failed("4-users-parallel") > 5.0 * failed("4-users").max(0.001));
+    // Moving six light steps to gpt-4.1-nano moves their tokens to a quota of their own: the
+    // mini quota sees 4 calls a flow instead of 10, and sessions are faster and cheaper.
+    assert!(p50("4-users-nano-light-steps") < 0.8 * four);
+    let per_session = |name: &str| f(variant(&s, name), &["cost_usd", "per_1k_sessions"]);
+    assert!(per_session("4-users-nano-light-steps") < 0.7 * per_session("4-users"));
 }
 
 #[test]
