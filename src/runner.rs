@@ -2,15 +2,21 @@
 //!
 //! Each variant is one single-threaded run; rayon spreads runs over cores. Results are
 //! collected by index, so the output is identical whatever the thread count.
+//!
+//! Before a long run, [`estimate`] says how much work a scenario is (sessions, calls, events
+//! over the simulated span) so that the command line can refuse an absurd one before it starts;
+//! during a run, [`RunOptions`] carries the budgets that stop one that goes astray, the Ctrl-C
+//! flag, and a [`Progress`] window for a progress bar.
 
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
-use crate::engine::{Control, RequestSink, simulate_with};
+use crate::engine::{Control, RequestSink, Stopped, simulate_with};
 use crate::error::{Error, Result};
 use crate::metrics::{RunMetrics, SUMMARY_SCHEMA, Summary, VariantSummary};
-use crate::scenario::{Scenario, ScenarioSet};
+use crate::scenario::{Arrivals, Scenario, ScenarioSet};
+use crate::time::SimTime;
 
 /// One variant's outcome.
 #[derive(Clone, Debug)]
@@ -44,6 +50,193 @@ pub fn select<'a>(set: &'a ScenarioSet, only: &[String]) -> Result<Vec<&'a Scena
         .collect())
 }
 
+/// Events the engine handles per call, on average, for [`estimate`]: an arrival or step
+/// start, the end of prefill and the end of decoding. Measured on the shipped scenarios: 3.0
+/// to 4.6 (retries, failovers and deadlines add some).
+pub const EVENTS_PER_CALL: f64 = 3.0;
+
+/// The work a scenario asks for, estimated from its workload before it runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Estimate {
+    /// Sessions expected to start.
+    pub sessions: f64,
+    /// Calls (steps of sessions) expected.
+    pub calls: f64,
+    /// Events the engine is expected to handle: calls x [`EVENTS_PER_CALL`].
+    pub events: f64,
+    /// Simulated span: duration + drain.
+    pub span: SimTime,
+}
+
+/// Estimates the work of one run of `sc` from its workload alone (no simulation).
+///
+/// - Open loop: the arrival rate integrated over `duration` (the schedule's pieces), capped by
+///   `workload.sessions`.
+/// - Closed loop: `users x duration / session time`, where a session's time is, per class
+///   (weighted), `steps x (think time + time to first token + decode time)` with the class
+///   model's speeds, plus the user's think time between sessions; capped by
+///   `workload.sessions`. Throttling makes real sessions slower, so this errs high.
+///
+/// Calls are sessions x the classes' mean steps; events are calls x [`EVENTS_PER_CALL`].
+pub fn estimate(sc: &Scenario) -> Estimate {
+    let w = &sc.workload;
+    let total_weight: f64 = w.classes.iter().map(|k| k.weight).sum();
+    let share = |weight: f64| {
+        if total_weight > 0.0 {
+            weight / total_weight
+        } else {
+            1.0 / w.classes.len().max(1) as f64
+        }
+    };
+    let mean_steps: f64 = w
+        .classes
+        .iter()
+        .map(|k| share(k.weight) * k.steps as f64)
+        .sum();
+    let arriving = match &w.arrivals {
+        Arrivals::Poisson { schedule } | Arrivals::Constant { schedule } => {
+            scheduled_sessions(schedule, sc.duration)
+        }
+        Arrivals::Closed {
+            users,
+            think_time_s,
+        } => {
+            let per_session: f64 = think_time_s.mean().max(0.0)
+                + w.classes
+                    .iter()
+                    .map(|k| share(k.weight) * k.steps as f64 * call_seconds(sc, k))
+                    .sum::<f64>();
+            // A session takes at least a millisecond: zero think time and instant models
+            // still go through the event queue.
+            let rounds = sc.duration.as_secs_f64() / per_session.max(1e-3);
+            *users as f64 * (1.0 + rounds)
+        }
+    };
+    let sessions = match w.max_sessions {
+        Some(cap) => arriving.min(cap as f64),
+        None => arriving,
+    };
+    let calls = sessions * mean_steps;
+    Estimate {
+        sessions,
+        calls,
+        events: calls * EVENTS_PER_CALL,
+        span: sc.duration.saturating_add(sc.drain),
+    }
+}
+
+/// Sessions expected in `[0, duration)` from a piecewise-constant rate per minute.
+fn scheduled_sessions(schedule: &[(SimTime, f64)], duration: SimTime) -> f64 {
+    schedule
+        .iter()
+        .enumerate()
+        .map(|(i, &(from, rate))| {
+            let to = schedule.get(i + 1).map_or(duration, |p| p.0.min(duration));
+            rate * to.saturating_sub(from).as_secs_f64() / 60.0
+        })
+        .sum()
+}
+
+/// Seconds one call of class `k` takes when nothing throttles it, think time after it
+/// included: base latency + prompt / prefill speed + answer / decode speed.
+fn call_seconds(sc: &Scenario, k: &crate::scenario::SessionClass) -> f64 {
+    let think = k.think_time_s.mean().max(0.0);
+    let Some(model) = sc.models.get(k.model) else {
+        return think;
+    };
+    let s = &model.serving;
+    let mut answer = k.completion_tokens.mean().max(0.0);
+    if let Some(cap) = k.max_tokens {
+        answer = answer.min(cap as f64);
+    }
+    let per = |tokens: f64, speed: f64| if speed > 0.0 { tokens / speed } else { 0.0 };
+    let t = think
+        + s.ttft_base.as_secs_f64()
+        + per(k.prompt_tokens.mean().max(0.0), s.prefill_tokens_per_s)
+        + per(answer, s.decode_tokens_per_s);
+    if t.is_finite() { t } else { think }
+}
+
+/// What runs publish for a progress display: per slot (a variant of `run`, a worker thread of
+/// a sweep) the simulated time reached by the run it holds and that run's horizon, and how
+/// many runs have finished. The engine updates a slot every [`crate::engine::CHECK_EVERY`]
+/// events; reading it never blocks a run.
+#[derive(Debug)]
+pub struct Progress {
+    slots: Vec<Slot>,
+    done: AtomicU64,
+    total: u64,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    /// Simulated time reached, microseconds.
+    reached: AtomicU64,
+    /// Duration + drain of the run in the slot, microseconds (0: no run).
+    horizon: AtomicU64,
+}
+
+impl Progress {
+    /// A window for `total` runs spread over `slots` slots.
+    pub fn new(slots: usize, total: u64) -> Progress {
+        Progress {
+            slots: (0..slots.max(1)).map(|_| Slot::default()).collect(),
+            done: AtomicU64::new(0),
+            total,
+        }
+    }
+
+    /// Runs finished so far.
+    pub fn done(&self) -> u64 {
+        self.done.load(Ordering::Relaxed)
+    }
+
+    /// Runs in all.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The share of the work done, from 0 to 1: finished runs plus the simulated share of
+    /// those in flight.
+    pub fn fraction(&self) -> f64 {
+        if self.total == 0 {
+            return 1.0;
+        }
+        let partial: f64 = self
+            .slots
+            .iter()
+            .map(|s| {
+                let h = s.horizon.load(Ordering::Relaxed);
+                if h == 0 {
+                    0.0
+                } else {
+                    (s.reached.load(Ordering::Relaxed) as f64 / h as f64).min(1.0)
+                }
+            })
+            .sum();
+        ((self.done() as f64 + partial) / self.total as f64).clamp(0.0, 1.0)
+    }
+
+    fn slot(&self, i: usize) -> &Slot {
+        &self.slots[i % self.slots.len()]
+    }
+
+    fn begin(&self, i: usize, horizon: SimTime) -> &AtomicU64 {
+        let s = self.slot(i);
+        s.reached.store(0, Ordering::Relaxed);
+        s.horizon
+            .store(horizon.as_micros().max(1), Ordering::Relaxed);
+        &s.reached
+    }
+
+    fn end(&self, i: usize) {
+        let s = self.slot(i);
+        s.horizon.store(0, Ordering::Relaxed);
+        s.reached.store(0, Ordering::Relaxed);
+        self.done.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// Budgets and observers of a set of runs.
 #[derive(Debug, Default)]
 pub struct RunOptions<'a> {
@@ -51,11 +244,51 @@ pub struct RunOptions<'a> {
     pub max_events: Option<u64>,
     /// Per-session state budget per run, bytes (`None`: unlimited).
     pub max_state_bytes: Option<u64>,
-    /// Set by a Ctrl-C handler: every run stops at its next check.
+    /// Set by a Ctrl-C handler: every run stops at its next check, and no run starts.
     pub interrupt: Option<&'a AtomicBool>,
-    /// Simulated time reached by each run (microseconds), by position in the variant list,
-    /// for a progress display.
-    pub progress: Option<&'a [AtomicU64]>,
+    /// Where runs publish how far they got, for a progress display.
+    pub progress: Option<&'a Progress>,
+}
+
+impl RunOptions<'_> {
+    /// Whether the interrupt flag is set.
+    pub fn interrupted(&self) -> bool {
+        self.interrupt.is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+}
+
+/// Runs one scenario under `opts`, publishing progress in slot `slot`. A run stopped early
+/// (budget, stalled clock, Ctrl-C) is an error naming the variant and what to do; so is an
+/// interrupt seen before the run starts.
+pub fn run_one<'a>(
+    sc: &'a Scenario,
+    sink: Option<&'a mut dyn RequestSink>,
+    opts: &'a RunOptions<'a>,
+    slot: usize,
+) -> Result<RunMetrics> {
+    if opts.interrupted() {
+        return Err(Error::Interrupted);
+    }
+    let horizon = sc.duration.saturating_add(sc.drain);
+    let control = Control {
+        max_events: opts.max_events.unwrap_or(u64::MAX),
+        max_state_bytes: opts.max_state_bytes.unwrap_or(u64::MAX),
+        interrupt: opts.interrupt,
+        progress: opts.progress.map(|p| p.begin(slot, horizon)),
+    };
+    let metrics = simulate_with(sc, sink, control);
+    if let Some(p) = opts.progress {
+        p.end(slot);
+    }
+    match metrics.stopped {
+        None => Ok(metrics),
+        Some(Stopped::Interrupted { .. }) => Err(Error::Interrupted),
+        Some(stop) => Err(Error::Usage(format!(
+            "variant '{}': {}",
+            sc.variant,
+            stop.describe(horizon)
+        ))),
+    }
 }
 
 /// Runs the given variants in parallel. `make_sink` may give each variant a per-request sink.
@@ -66,9 +299,9 @@ where
     run_variants_with(variants, &RunOptions::default(), make_sink)
 }
 
-/// [`run_variants`] under budgets and observers. A run stopped early (budget, stalled clock,
-/// Ctrl-C) is an error naming the variant and what to do; its sink is not finished (its
-/// temporary file is removed when the sink is dropped).
+/// [`run_variants`] under budgets and observers ([`run_one`]); variant `i` publishes its
+/// progress in slot `i`. A stopped run's sink is not finished (dropping it removes its
+/// temporary file).
 pub fn run_variants_with<F>(
     variants: &[&Scenario],
     opts: &RunOptions,
@@ -81,24 +314,8 @@ where
         .par_iter()
         .enumerate()
         .map(|(i, sc)| {
-            let control = Control {
-                max_events: opts.max_events.unwrap_or(u64::MAX),
-                max_state_bytes: opts.max_state_bytes.unwrap_or(u64::MAX),
-                interrupt: opts.interrupt,
-                progress: opts.progress.and_then(|p| p.get(i)),
-            };
             let mut sink = make_sink(sc)?;
-            let metrics = match sink.as_mut() {
-                Some(s) => simulate_with(sc, Some(s.as_sink()), control),
-                None => simulate_with(sc, None, control),
-            };
-            if let Some(stop) = metrics.stopped {
-                let why = stop.describe(sc.duration + sc.drain);
-                return Err(match stop {
-                    crate::engine::Stopped::Interrupted { .. } => Error::Interrupted,
-                    _ => Error::Usage(format!("variant '{}': {why}", sc.variant)),
-                });
-            }
+            let metrics = run_one(sc, sink.as_mut().map(|s| s.as_sink()), opts, i)?;
             if let Some(s) = sink {
                 s.finish()?;
             }
