@@ -346,3 +346,89 @@ pub fn summary(set: &ScenarioSet, runs: &[VariantRun]) -> Summary {
         variants: runs.iter().map(|r| r.summary.clone()).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(workload: &str, extra: &str) -> Scenario {
+        let text = format!(
+            r#"
+[scenario]
+name = "e"
+duration = "10m"
+drain = "5m"
+{extra}
+[[pool]]
+name = "p"
+subscription = "s"
+region = "r"
+model = "gpt-4o-mini"
+tpm = 1_000_000
+
+[[deployment]]
+name = "d"
+kind = "standard"
+model = "gpt-4o-mini"
+pool = "p"
+tpm = 1_000_000
+
+{workload}
+
+[[workload.class]]
+name = "a"
+steps = 3
+prompt_tokens = 1000
+completion_tokens = 333
+think_time_s = 5
+"#
+        );
+        crate::scenario::parse(&text, "e.toml", &[], None)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .variants
+            .remove(0)
+    }
+
+    #[test]
+    fn open_loop_estimate_integrates_the_rate_and_obeys_the_session_cap() {
+        let sc = parse("[workload]\narrival = \"poisson\"\nrate_per_min = 12", "");
+        let e = estimate(&sc);
+        assert_eq!(e.sessions, 120.0);
+        assert_eq!(e.calls, 360.0);
+        assert_eq!(e.events, 360.0 * EVENTS_PER_CALL);
+        assert_eq!(e.span, SimTime::from_secs(900));
+        let sched = "[workload]\narrival = \"constant\"\nschedule = [{ at = \"0s\", rate_per_min = 6 }, { at = \"5m\", rate_per_min = 60 }]";
+        assert_eq!(estimate(&parse(sched, "")).sessions, 30.0 + 300.0);
+        let capped = format!("{sched}\nsessions = 40");
+        assert_eq!(estimate(&parse(&capped, "")).sessions, 40.0);
+    }
+
+    #[test]
+    fn closed_loop_estimate_is_users_times_rounds_of_a_session() {
+        let sc = parse(
+            "[workload]\narrival = \"closed\"\nusers = 10\nuser_think_time_s = 15",
+            "[models.\"gpt-4o-mini\"]\ndecode_tokens_per_s = 111.0\nprefill_tokens_per_s = 1e12\n",
+        );
+        let s = &sc.models[0].serving;
+        // A call: think 5 s + base latency + 333 tokens at 111 tokens/s (3 s).
+        let call = 5.0 + s.ttft_base.as_secs_f64() + 3.0;
+        let session = 15.0 + 3.0 * call;
+        let e = estimate(&sc);
+        let want = 10.0 * (1.0 + 600.0 / session);
+        assert!((e.sessions - want).abs() < 1e-6, "{} vs {want}", e.sessions);
+        assert!((e.calls - 3.0 * want).abs() < 1e-6);
+    }
+
+    #[test]
+    fn progress_counts_finished_runs_and_the_share_of_those_in_flight() {
+        let p = Progress::new(2, 4);
+        assert_eq!(p.fraction(), 0.0);
+        let reached = p.begin(0, SimTime::from_secs(100));
+        reached.store(SimTime::from_secs(50).as_micros(), Ordering::Relaxed);
+        assert_eq!(p.fraction(), 0.125);
+        p.end(0);
+        p.end(1);
+        assert_eq!((p.done(), p.fraction()), (2, 0.5));
+        assert_eq!(Progress::new(1, 0).fraction(), 1.0);
+    }
+}

@@ -19,8 +19,8 @@ use crate::scenario::Scenario;
 /// Budget flags of the commands that run scenarios.
 #[derive(Clone, Debug, Default, Args)]
 pub struct BudgetArgs {
-    /// The most events one run may handle (default 1000000000: a few minutes of one core, at
-    /// 2 to 5 million events per second). A run estimated to need more is refused before it starts; one that needs more
+    /// The most events one run may handle (default 1000000000: one to a few minutes of one
+    /// core). A run estimated to need more is refused before it starts; one that needs more
     /// anyway stops with exit 2 and writes nothing.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_events: Option<u64>,
@@ -78,7 +78,7 @@ fn refusal(label: &str, e: &Estimate, budget: u64) -> Error {
     Error::Usage(format!(
         "{label}: too much work for one run: about {} events ({} sessions, {} calls over {} of \
          simulated time), over the budget of {} events per run (--max-events; a billion \
-         events take a few minutes of one core); shorten the run or lower the load (duration, users, \
+         events take one to a few minutes of one core); shorten the run or lower the load (duration, users, \
          rate, or cap it with workload.sessions), raise the budget with --max-events {enough}, \
          or start anyway with --force",
         count(e.events),

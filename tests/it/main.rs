@@ -6,6 +6,7 @@ mod gateway;
 mod invariants;
 mod queueing;
 mod report;
+mod robust;
 mod scenario_errors;
 mod seeds;
 mod setup;
