@@ -43,14 +43,15 @@ pub fn with_bar<T: Send>(
     update();
     bar.tick();
     let out = std::thread::scope(|s| {
-        s.spawn(|| {
+        let ticker = s.spawn(|| {
             while !stop.load(Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::park_timeout(Duration::from_millis(100));
                 update();
             }
         });
         let out = work();
         stop.store(true, Ordering::Relaxed);
+        ticker.thread().unpark();
         out
     });
     bar.finish_and_clear();

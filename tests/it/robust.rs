@@ -448,9 +448,22 @@ fn output_path_errors_say_what_is_wrong_with_the_path() {
     );
     assert!(leftovers(&mixed).is_empty());
     // `merge --out` says the same.
+    let shard = dir.join("shard");
+    let o = spillway(&[
+        "sweep",
+        &f,
+        "--grid",
+        "workload.rate_per_min=5",
+        "--shard",
+        "0/1",
+        "--out",
+        s(&shard),
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
     refused(
-        &spillway(&["merge", s(&deep), "--out", "/etc/passwd"]),
-        &["is a file, not a directory"],
+        &spillway(&["merge", s(&shard), "--out", "/etc/passwd"]),
+        &["--out /etc/passwd: is a file, not a directory"],
     );
 }
 
@@ -698,5 +711,22 @@ fn the_fuzz_corpus_replays_clean() {
             let res = std::panic::catch_unwind(|| target(&data));
             assert!(res.is_ok(), "fuzz target {name} panics on {}", p.display());
         }
+    }
+}
+
+/// The `cargo fuzz` targets (built only with cargo-fuzz, not by `cargo test`) call the same
+/// library functions the replay uses, one file and one corpus per target.
+#[test]
+fn every_fuzz_target_calls_its_library_body() {
+    let manifest = std::fs::read_to_string(crate::root().join("fuzz/Cargo.toml")).unwrap();
+    for (name, _) in spillway::fuzzing::TARGETS {
+        let path = crate::root().join(format!("fuzz/fuzz_targets/{name}.rs"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.contains(&format!("spillway::fuzzing::{name}(data)")),
+            "{}",
+            path.display()
+        );
+        assert!(manifest.contains(&format!("path = \"fuzz_targets/{name}.rs\"")));
     }
 }
