@@ -73,11 +73,15 @@ pub struct Estimate {
 /// - Open loop: the arrival rate integrated over `duration` (the schedule's pieces), capped by
 ///   `workload.sessions`.
 /// - Closed loop: `users x duration / session time`, where a session's time is, per class
-///   (weighted), `steps x (think time + time to first token + decode time)` with the class
-///   model's speeds, plus the user's think time between sessions; capped by
-///   `workload.sessions`. Throttling makes real sessions slower, so this errs high.
+///   (weighted), the sum over its flow's stages of the slowest call (time to first token +
+///   prefill + decode with the step model's speeds) and the think time after the stage, plus
+///   the user's think time between sessions; capped by `workload.sessions`. Throttling makes
+///   real sessions slower, so this errs high.
+/// - A trace (`[workload] trace`) brings its own sessions, which are not counted here: the
+///   run-time budget (`--max-events`) still applies.
 ///
-/// Calls are sessions x the classes' mean steps; events are calls x [`EVENTS_PER_CALL`].
+/// Calls are sessions x the classes' mean calls per session; events are calls x
+/// [`EVENTS_PER_CALL`].
 pub fn estimate(sc: &Scenario) -> Estimate {
     let w = &sc.workload;
     let total_weight: f64 = w.classes.iter().map(|k| k.weight).sum();
@@ -91,7 +95,7 @@ pub fn estimate(sc: &Scenario) -> Estimate {
     let mean_steps: f64 = w
         .classes
         .iter()
-        .map(|k| share(k.weight) * k.steps as f64)
+        .map(|k| share(k.weight) * f64::from(k.calls))
         .sum();
     let arriving = match &w.arrivals {
         Arrivals::Poisson { schedule } | Arrivals::Constant { schedule } => {
@@ -104,7 +108,7 @@ pub fn estimate(sc: &Scenario) -> Estimate {
             let per_session: f64 = think_time_s.mean().max(0.0)
                 + w.classes
                     .iter()
-                    .map(|k| share(k.weight) * k.steps as f64 * call_seconds(sc, k))
+                    .map(|k| share(k.weight) * session_seconds(sc, k))
                     .sum::<f64>();
             // A session takes at least a millisecond: zero think time and instant models
             // still go through the event queue.
@@ -137,24 +141,47 @@ fn scheduled_sessions(schedule: &[(SimTime, f64)], duration: SimTime) -> f64 {
         .sum()
 }
 
-/// Seconds one call of class `k` takes when nothing throttles it, think time after it
-/// included: base latency + prompt / prefill speed + answer / decode speed.
-fn call_seconds(sc: &Scenario, k: &crate::scenario::SessionClass) -> f64 {
-    let think = k.think_time_s.mean().max(0.0);
-    let Some(model) = sc.models.get(k.model) else {
-        return think;
+/// Seconds one session of class `k` takes when nothing throttles it: per stage of its flow,
+/// the slowest of the stage's calls (they run at once), then the think time after the stage.
+fn session_seconds(sc: &Scenario, k: &crate::scenario::SessionClass) -> f64 {
+    let think = |i: u16| {
+        k.steps
+            .get(usize::from(i))
+            .map_or(0.0, |st| st.think_time_s.mean().max(0.0))
+    };
+    let t: f64 = k
+        .flow
+        .iter()
+        .map(|stage| {
+            let slowest = stage
+                .calls
+                .iter()
+                .filter_map(|&i| k.steps.get(usize::from(i)))
+                .map(|st| call_seconds(sc, st))
+                .fold(0.0, f64::max);
+            slowest + think(stage.think_after)
+        })
+        .sum();
+    if t.is_finite() { t } else { 0.0 }
+}
+
+/// Seconds one call of step `st` takes when nothing throttles it: base latency + prompt /
+/// prefill speed + answer / decode speed (0 when the model is unknown or a figure is not
+/// finite).
+fn call_seconds(sc: &Scenario, st: &crate::scenario::Step) -> f64 {
+    let Some(model) = sc.models.get(st.model) else {
+        return 0.0;
     };
     let s = &model.serving;
-    let mut answer = k.completion_tokens.mean().max(0.0);
-    if let Some(cap) = k.max_tokens {
-        answer = answer.min(cap as f64);
+    let mut answer = st.completion_tokens.mean().max(0.0);
+    if let Some(cap) = st.max_tokens {
+        answer = answer.min(f64::from(cap));
     }
     let per = |tokens: f64, speed: f64| if speed > 0.0 { tokens / speed } else { 0.0 };
-    let t = think
-        + s.ttft_base.as_secs_f64()
-        + per(k.prompt_tokens.mean().max(0.0), s.prefill_tokens_per_s)
+    let t = s.ttft_base.as_secs_f64()
+        + per(st.prompt_tokens.mean().max(0.0), s.prefill_tokens_per_s)
         + per(answer, s.decode_tokens_per_s);
-    if t.is_finite() { t } else { think }
+    if t.is_finite() { t } else { 0.0 }
 }
 
 /// What runs publish for a progress display: per slot (a variant of `run`, a worker thread of

@@ -219,13 +219,13 @@ fn sentences_quote_the_numbers_of_summary_json() {
         }
     }
     // One checked by hand against results/foundry-parallel-load/summary.md: 3 subscriptions
-    // against one user: p95 102.4 s vs 72.9 s (+40.5%), no failures, $45.99 vs $45.72 per 1K
-    // sessions, $7.82 vs $2.38 in total.
+    // against one user: p95 100.7 s vs 72.9 s (+38.1%), no failures, $45.98 vs $45.72 per 1K
+    // sessions, $7.77 vs $2.38 in total.
     let text = text_of(&render_dir(&root().join(RUNS[0])).unwrap());
     assert!(
         text.contains(
-            "4-users-3-subscriptions: p95 session 102 s vs 73 s (+40%), failures 0.0% vs 0.0%, \
-             cost per 1K sessions $45.99 vs $45.72 (+1%), total cost $7.82 vs $2.38 (+229%)."
+            "4-users-3-subscriptions: p95 session 101 s vs 73 s (+38%), failures 0.0% vs 0.0%, \
+             cost per 1K sessions $45.98 vs $45.72 (+1%), total cost $7.77 vs $2.38 (+227%)."
         ),
         "{text}"
     );
