@@ -10,7 +10,7 @@ B=$PWD/target/release/spillway
 C=fuzz/corpus
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-mkdir -p $C/scenario $C/set_grid $C/report $C/merge
+mkdir -p $C/scenario $C/set_grid $C/report $C/merge $C/trace $C/telemetry
 rm -f $C/*/seed-*
 
 # scenario: every shipped scenario, template and fixture.
@@ -65,6 +65,46 @@ cp "$T/s0/sweep.json" "$C/merge/seed-one-shard"
 $B sweep tests/fixtures/sweep/sweep2.toml --shard 0/1 --out "$T/all" -q > /dev/null
 cp "$T/all/sweep.json" "$C/merge/seed-whole"
 
-for t in scenario set_grid report merge; do
+# trace: an options byte (see spillway::fuzzing::trace), then a trace file. Every fixture as
+# told from its first line, some with their format given and options on, and the first rows of
+# the shipped Azure and Mooncake traces, gzip-compressed as shipped.
+for f in tests/fixtures/traces/*; do
+  { printf '\x00'; cat "$f"; } > "$C/trace/seed-$(basename "$f")"
+done
+{ printf '\x1c'; cat tests/fixtures/traces/spillway.csv; } > "$C/trace/seed-spillway-csv-given-sample-session"
+{ printf '\x22'; cat tests/fixtures/traces/mooncake.jsonl; } > "$C/trace/seed-mooncake-given-rate"
+{ printf '\xc1'; cat tests/fixtures/traces/azure.csv; } > "$C/trace/seed-azure-given-window-scaled"
+{ printf '\x03'; cat tests/fixtures/traces/burstgpt.csv; } > "$C/trace/seed-burstgpt-given"
+{ printf '\x05'; cat tests/fixtures/traces/spillway.jsonl; } > "$C/trace/seed-spillway-jsonl-given"
+{ printf '\x00'; { zcat data/azure-llm-2023/AzureLLMInferenceTrace_conv.csv.gz || true; } | head -40 | gzip -n; } > "$C/trace/seed-azure-conv-40-gz"
+{ printf '\x00'; { zcat data/mooncake/conversation_trace.jsonl.gz || true; } | head -40 | gzip -n; } > "$C/trace/seed-mooncake-conv-40-gz"
+
+# telemetry: a format byte (0 Spillway, 1 LatencyLab, 2 llmperf), then the file: 40 synthetic
+# Spillway rows (the calibrate module's example), a small LatencyLab file of two models, the
+# first 30 requests of an llmperf file.
+{
+  printf '\x00'
+  echo "timestamp,model,prompt_tokens,completion_tokens,ttft_ms,duration_ms,status,streaming"
+  for i in $(seq 0 39); do
+    p=$((500 + 100 * (i % 10)))
+    s=$((45 + 5 * (i % 5)))
+    status=200; [ $((i % 13)) -eq 7 ] && status=429
+    echo "${i}0,m,$p,100,$((200 + p / 5)),$((200 + p / 5 + 100000 / s)),$status,true"
+  done
+} > "$C/telemetry/seed-spillway-40"
+{
+  printf '\x01'
+  echo "timestamp,A success,A input_characters,A output_characters,A first_token_time_seconds,A first_sentence_time_seconds,A total_request_time_seconds,A chunks_time_seconds,B success,B input_characters,B output_characters,B first_token_time_seconds,B first_sentence_time_seconds,B total_request_time_seconds,B chunks_time_seconds"
+  for i in $(seq 10 39); do
+    echo "2024-04-12 10:$i:28.690452,True,$((250 * (i % 4 + 1))),$((500 + 10 * i)),0.4$((i % 10)),0.5,1.$((i % 10))5,\"[0.018, 0.0002]\",$([ $((i % 7)) -eq 0 ] && echo False || echo True),500,924,1.10,1.10,4.4$((i % 10)),[]"
+  done
+} > "$C/telemetry/seed-latencylab-2-models"
+{
+  printf '\x02'
+  head -31 data/llmperf-leaderboard/individual/anyscale_13b.json | sed '$ s/},$/}/'
+  echo "]"
+} > "$C/telemetry/seed-llmperf-30"
+
+for t in scenario set_grid report merge trace telemetry; do
   echo "$C/$t: $(ls $C/$t | wc -l) files, $(du -sh $C/$t | cut -f1)"
 done

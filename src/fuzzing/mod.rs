@@ -13,6 +13,8 @@
 //! | [`set_grid`] | lines of `--set KEY=VALUE` and `--grid KEY=VALUES` | the overrides on a fixed scenario, grid values, a small sweep plan |
 //! | [`report`] | a kind byte, then a `summary.json`, a `sweep.json`, or a summary and a time series | `report`'s reading of saved outputs and the rendering of what it accepts |
 //! | [`merge`] | up to four `sweep.json` shards, separated by a `0xFF` byte | `merge`'s reading, checks and combination of shards |
+//! | [`trace`] | an options byte, then a trace file (plain or gzip) | [`crate::trace::open`] and its reader, every format, window, sample, speed and mode |
+//! | [`telemetry`] | a format byte, then a telemetry file | `calibrate`'s readers, the fit and scoring of what they accept, and its four outputs |
 //!
 //! Targets that read files write their input into a scratch directory of the calling thread
 //! (removed when the thread ends).
@@ -32,11 +34,13 @@ mod tests;
 pub type Target = fn(&[u8]);
 
 /// The targets, by name, as `fuzz/fuzz_targets/<name>.rs` and `fuzz/corpus/<name>/` call them.
-pub const TARGETS: [(&str, Target); 4] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("scenario", scenario),
     ("set_grid", set_grid),
     ("report", report),
     ("merge", merge),
+    ("trace", trace),
+    ("telemetry", telemetry),
 ];
 
 /// Variants run by [`scenario`] only when they are this small (estimated events), so that one
@@ -52,6 +56,9 @@ const MAX_RUN_ROWS: u64 = 2_000;
 
 /// Most sweep runs [`set_grid`] plans.
 const MAX_PLAN_RUNS: usize = 64;
+
+/// Most records [`trace`] reads from one input.
+const MAX_TRACE_RECORDS: usize = 100_000;
 
 /// Parses and validates a scenario file; estimates each variant's work; runs the small ones
 /// and checks that their summary JSON holds only finite numbers.
@@ -294,6 +301,100 @@ pub fn merge(data: &[u8]) {
             let _ = crate::sweep::json_bytes(&doc);
             let _ = crate::sweep::csv_bytes(&doc);
         }
+    });
+}
+
+/// A trace file after an options byte, read as `[workload] trace` reads it. The byte's low
+/// three bits give the format (`0`, `6`, `7`: told from the first line; `1` to `5`: the formats
+/// of [`crate::trace::TraceFormat::ALL`], checked against the first line); bit 3 keeps half
+/// the sessions; bit 4 releases session by session; bit 5 asks for 60 requests a minute (the
+/// trace is read twice); bit 6 starts the window 1 s after the first row; bit 7 doubles the
+/// tokens. Every record up to the first error or [`MAX_TRACE_RECORDS`] is read, and their
+/// times must never go back.
+pub fn trace(data: &[u8]) {
+    use crate::scenario::TraceSpec;
+    use crate::time::SimTime;
+    use crate::trace::{ClockPoint, TraceFormat, TraceMode, TraceRecord, TraceSpeed};
+    let Some((&opts, rest)) = data.split_first() else {
+        return;
+    };
+    scratch(|dir| {
+        let path = dir.join("trace");
+        std::fs::write(&path, rest).expect("scratch file");
+        let mut spec = TraceSpec::new(&path);
+        spec.format = usize::from(opts & 7)
+            .checked_sub(1)
+            .and_then(|i| TraceFormat::ALL.get(i).copied());
+        if opts & 8 != 0 {
+            spec.sample = Some(0.5);
+        }
+        if opts & 16 != 0 {
+            spec.mode = TraceMode::Session;
+        }
+        if opts & 32 != 0 {
+            spec.speed = TraceSpeed::RatePerMin(60.0);
+        }
+        if opts & 64 != 0 {
+            spec.from = Some(ClockPoint::After(SimTime::from_secs(1)));
+        }
+        if opts & 128 != 0 {
+            spec.prompt_scale = 2.0;
+            spec.completion_scale = 2.0;
+        }
+        let Ok(mut reader) = crate::trace::open(&spec) else {
+            return;
+        };
+        let mut rec = TraceRecord::default();
+        let mut last = SimTime::ZERO;
+        for _ in 0..MAX_TRACE_RECORDS {
+            match reader.read_into(&mut rec) {
+                Ok(true) => {
+                    assert!(
+                        rec.time >= last,
+                        "time went back: {:?} < {last:?}",
+                        rec.time
+                    );
+                    last = rec.time;
+                }
+                Ok(false) | Err(_) => break,
+            }
+        }
+    });
+}
+
+/// A telemetry file after a format byte (`0` Spillway's CSV, `1` LatencyLab's CSV, `2`
+/// llmperf's JSON), read as `spillway calibrate` reads it; what is accepted is calibrated and
+/// rendered (`models.toml`, which must parse as TOML, `calibration.json`, which must parse as
+/// JSON, the Markdown and the HTML page).
+pub fn telemetry(data: &[u8]) {
+    use crate::calibrate::{self, Format, html, render};
+    let Some((&kind, rest)) = data.split_first() else {
+        return;
+    };
+    scratch(|dir| {
+        let (name, format) = match kind % 3 {
+            0 => ("telemetry.csv", Format::Spillway),
+            1 => ("latencylab.csv", Format::Latencylab),
+            _ => ("model.json", Format::Llmperf),
+        };
+        let path = dir.join(name);
+        std::fs::write(&path, rest).expect("scratch file");
+        let Ok(t) = calibrate::read(&path, Some(format), 4.0) else {
+            return;
+        };
+        let Ok(c) = calibrate::calibrate(&t, &calibrate::Options::default()) else {
+            return;
+        };
+        let toml_text = render::models_toml(&c);
+        if let Err(e) = toml_text.parse::<toml::Table>() {
+            panic!("models.toml does not parse: {e}\n{toml_text}");
+        }
+        let json = render::json(&c);
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(&json) {
+            panic!("calibration.json does not parse: {e}");
+        }
+        let _ = render::markdown(&c);
+        let _ = html::page(&c);
     });
 }
 
