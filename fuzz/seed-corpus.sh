@@ -100,6 +100,13 @@ done
   done
 } > "$C/telemetry/seed-latencylab-2-models"
 {
+  printf '\x01'
+  echo "timestamp,A success,A input_characters,A output_characters,A first_token_time_seconds,A first_sentence_time_seconds,A total_request_time_seconds,A chunks_time_seconds,B success,B input_characters,B output_characters,B first_token_time_seconds,B first_sentence_time_seconds,B total_request_time_seconds,B chunks_time_seconds"
+  echo '2024-04-12 10:32:28.690452,True,250,595,0.40,0.47,1.75,"[0.018, 0.0002]",False,250,0,0.0,0.0,0.0,[]'
+  echo '2024-04-12 10:33:32.321344,True,500,1078,0.45,0.52,2.84,"[0.034]",True,500,924,1.10,1.10,4.48,"[0.0004, 0.66]"'
+  echo '2024-04-12 10:34:40.000000,True,750,800,0.43,0.50,2.10,[],True,750,700,1.00,1.05,3.90,[]'
+} > "$C/telemetry/seed-latencylab-3-rows-a-failure"
+{
   printf '\x02'
   head -31 data/llmperf-leaderboard/individual/anyscale_13b.json | sed '$ s/},$/}/'
   echo "]"
