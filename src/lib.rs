@@ -115,6 +115,7 @@ pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod fuzzing;
 pub mod gateway;
 pub mod metrics;
 pub mod output;

@@ -3,7 +3,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use spillway::cli::{Cli, execute};
+use spillway::cli::{Cli, execute, interrupt::EXIT_INTERRUPTED};
+use spillway::error::Error;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -18,7 +19,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(2)
+            // 130 (128 + SIGINT) for Ctrl-C or SIGTERM, as shells report an interrupted command.
+            ExitCode::from(match e {
+                Error::Interrupted => EXIT_INTERRUPTED,
+                _ => 2,
+            })
         }
     }
 }

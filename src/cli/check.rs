@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::budget::BudgetArgs;
 use super::gate::{self, CheckFormat, Gate};
-use super::{ScenarioArgs, flags, load, thread_pool};
+use super::{ScenarioArgs, flags, interrupt, load, thread_pool};
 use crate::error::{Error, Result};
 use crate::runner;
 use crate::slo;
@@ -29,6 +30,8 @@ pub struct CheckArgs {
     /// Worker threads, 1 to 1024 (default: all cores).
     #[arg(long, value_name = "N", value_parser = flags::parse_jobs)]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
     /// Nothing on stderr but errors (no "wrote FILE" lines).
     #[arg(long, short)]
     pub quiet: bool,
@@ -45,7 +48,19 @@ pub fn check(a: CheckArgs) -> Result<u8> {
         )));
     }
     let chosen = runner::select(&set, &a.variants)?;
-    let runs = thread_pool(a.jobs)?.install(|| runner::run_variants(&chosen, |_| Ok(None)))?;
+    a.budget.check(
+        chosen
+            .iter()
+            .map(|s| (format!("{}: variant '{}'", set.file(), s.variant), *s)),
+    )?;
+    let opts = runner::RunOptions {
+        max_events: a.budget.max_events(),
+        max_state_bytes: Some(a.budget.max_state_bytes()),
+        interrupt: Some(interrupt::install()),
+        progress: None,
+    };
+    let runs =
+        thread_pool(a.jobs)?.install(|| runner::run_variants_with(&chosen, &opts, |_| Ok(None)))?;
     let values: Vec<(String, serde_json::Value)> = runs
         .iter()
         .map(|r| (r.summary.name.clone(), slo::summary_value(&r.summary)))

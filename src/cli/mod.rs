@@ -1,12 +1,15 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
+pub mod budget;
 pub mod calibrate;
 mod check;
 pub mod completions;
 pub mod flags;
 mod gate;
 pub mod init;
+pub mod interrupt;
 pub mod models;
+mod progress;
 pub mod report;
 pub mod schema;
 mod sets;
@@ -24,7 +27,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::{Error, Result};
-use crate::output::{self, csv as csv_out, write_atomic};
+use crate::output::{self, csv as csv_out};
 use crate::runner::{self, FinishingSink};
 use crate::scenario;
 
@@ -121,6 +124,8 @@ pub struct RunArgs {
     /// Output is the same whatever the number.
     #[arg(long, value_name = "N", value_parser = flags::parse_jobs)]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub budget: budget::BudgetArgs,
     /// Print nothing on stderr (no event counts or timings).
     #[arg(long, short)]
     pub quiet: bool,
@@ -177,59 +182,68 @@ pub(crate) fn show_progress(quiet: bool) -> bool {
 }
 
 fn run(a: RunArgs) -> Result<u8> {
+    let interrupt = interrupt::install();
     let set = load(&a.scenario)?;
     let chosen = runner::select(&set, &a.variants)?;
-    if let Some(dir) = &a.out {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+    // Everything that can be refused is refused before anything runs or is written.
+    if a.out.is_some() {
+        csv_out::check_stems(set.file(), chosen.iter().map(|s| s.variant.as_str()))?;
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(a.jobs.unwrap_or(0))
-        .build()
-        .map_err(|e| Error::Usage(format!("--jobs: {e}")))?;
+    a.budget.check(
+        chosen
+            .iter()
+            .map(|s| (format!("{}: variant '{}'", set.file(), s.variant), *s)),
+    )?;
+    let out = match &a.out {
+        Some(dir) => Some(output::dir::OutDir::prepare("--out", dir)?),
+        None => None,
+    };
+    let pool = thread_pool(a.jobs)?;
+    let progress = runner::Progress::new(chosen.len(), chosen.len() as u64);
+    let opts = runner::RunOptions {
+        max_events: a.budget.max_events(),
+        max_state_bytes: Some(a.budget.max_state_bytes()),
+        interrupt: Some(interrupt),
+        progress: Some(&progress),
+    };
     let started = Instant::now();
-    let out_dir = a.out.clone();
+    let staging = out.as_ref().map(|o| o.path());
     let want_requests = a.requests_csv;
-    let runs = pool.install(|| {
-        runner::run_variants(&chosen, |sc| {
-            if want_requests {
-                let dir = out_dir.as_ref().expect("clap requires --out");
-                Ok(Some(
-                    Box::new(csv_out::RequestCsv::create(dir, sc)?) as Box<dyn FinishingSink>
-                ))
-            } else {
-                Ok(None)
-            }
+    let runs = progress::with_bar(show_progress(a.quiet), &progress, "variants", || {
+        pool.install(|| {
+            runner::run_variants_with(&chosen, &opts, |sc| match staging {
+                Some(dir) if want_requests => Ok(Some(Box::new(csv_out::RequestCsv::create(
+                    dir, sc,
+                )?)
+                    as Box<dyn FinishingSink>)),
+                _ => Ok(None),
+            })
         })
     })?;
     let wall = started.elapsed().as_secs_f64();
     let summary = runner::summary(&set, &runs);
-    if let Some(dir) = &a.out {
-        write_atomic(
-            &dir.join("summary.json"),
-            output::json::Json.render_bytes(&summary).as_slice(),
-        )?;
-        write_atomic(
-            &dir.join("summary.md"),
-            output::exporter("markdown")
-                .expect("known")
-                .render(&summary)
-                .as_bytes(),
-        )?;
+    if let Some(out) = out {
+        out.write("summary.json", &output::json::Json.render_bytes(&summary))?;
+        let md = output::exporter("markdown")
+            .expect("known")
+            .render(&summary);
+        out.write("summary.md", md.as_bytes())?;
         for r in &runs {
             let bytes = csv_out::timeseries(&r.scenario, &r.metrics.series)?;
-            write_atomic(
-                &dir.join(format!(
-                    "timeseries-{}.csv",
-                    csv_out::file_stem(&r.scenario.variant)
-                )),
-                &bytes,
-            )?;
+            let stem = csv_out::file_stem(&r.scenario.variant);
+            out.write(&format!("timeseries-{stem}.csv"), &bytes)?;
         }
         if a.report {
-            let path = crate::report::write_report(dir, None)?;
-            if !a.quiet {
-                eprintln!("spillway: wrote {}", path.display());
-            }
+            crate::report::write_report(out.path(), None)?;
+            output::dir::step("report.html");
+        }
+        let target = PathBuf::from(out.target());
+        out.commit(Some(interrupt))?;
+        if a.report && !a.quiet {
+            eprintln!(
+                "spillway: wrote {}",
+                target.join(crate::report::REPORT_FILE).display()
+            );
         }
     }
     let name = match a.format {

@@ -4,11 +4,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
+use rayon::prelude::*;
 
+use super::budget::BudgetArgs;
 use super::gate::{self, CheckFormat, Gate};
-use super::{ScenarioArgs, flags, load, show_progress, thread_pool};
+use super::{ScenarioArgs, flags, interrupt, load, progress, show_progress, thread_pool};
 use crate::error::{Error, Result};
-use crate::output::write_atomic;
+use crate::output::dir::{OutDir, step};
+use crate::runner::{self, Progress, RunOptions};
 use crate::sweep;
 
 /// `spillway sweep`.
@@ -34,6 +37,8 @@ pub struct SweepArgs {
     /// Worker threads, 1 to 1024 (default: all cores). Output is identical whatever the number.
     #[arg(long, value_name = "N", value_parser = flags::parse_jobs)]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub budget: BudgetArgs,
     /// Run only every N-th run starting at I (0-based) and write this shard's sweep.json;
     /// combine the shards with `spillway merge`.
     #[arg(long, value_name = "I/N")]
@@ -113,6 +118,7 @@ fn notice(to_stderr: bool, line: String) {
 
 /// Runs `spillway sweep`; returns the exit code.
 pub fn sweep(a: SweepArgs) -> Result<u8> {
+    let interrupt = interrupt::install();
     let set = load(&a.scenario)?;
     let shard = a
         .shard
@@ -145,24 +151,31 @@ pub fn sweep(a: SweepArgs) -> Result<u8> {
             "--check applies to a whole sweep: check after `spillway merge --check`".into(),
         ));
     }
-    std::fs::create_dir_all(&a.out).map_err(|e| Error::io(a.out.display().to_string(), e))?;
-    let started = Instant::now();
-    let doc = pool.install(|| sweep::run(&plan, shard, show_progress(a.quiet)))?;
-    let wall = started.elapsed().as_secs_f64();
-    // Both files are rendered before either is written: no half-written output.
-    let json = sweep::json_bytes(&doc);
-    let csv = match shard {
-        None => Some(sweep::csv_bytes(&doc)?),
-        Some(_) => None,
+    pool.install(|| check_budget(&plan, &a.budget, set.file()))?;
+    let out = OutDir::prepare("--out", &a.out)?;
+    let progress = Progress::new(pool.current_num_threads(), my_runs(&plan, shard));
+    let run_opts = RunOptions {
+        max_events: a.budget.max_events(),
+        max_state_bytes: Some(a.budget.max_state_bytes()),
+        interrupt: Some(interrupt),
+        progress: Some(&progress),
     };
-    write_atomic(&a.out.join("sweep.json"), &json)?;
-    let mut report = None;
-    if let Some(csv) = csv {
-        write_atomic(&a.out.join("sweep.csv"), &csv)?;
+    let started = Instant::now();
+    let doc = progress::with_bar(show_progress(a.quiet), &progress, "runs", || {
+        pool.install(|| sweep::run(&plan, shard, &run_opts))
+    })?;
+    let wall = started.elapsed().as_secs_f64();
+    // Every file is written into the staging directory, then put in place together.
+    out.write("sweep.json", &sweep::json_bytes(&doc))?;
+    if shard.is_none() {
+        out.write("sweep.csv", &sweep::csv_bytes(&doc)?)?;
         if a.report {
-            report = Some(crate::report::write_report(&a.out, None)?);
+            crate::report::write_report(out.path(), None)?;
+            step("report.html");
         }
     }
+    out.commit(Some(interrupt))?;
+    let report = (a.report && shard.is_none()).then(|| a.out.join(crate::report::REPORT_FILE));
     if !a.quiet {
         let runs = doc.runs.len();
         eprintln!(
@@ -207,17 +220,19 @@ pub fn sweep(a: SweepArgs) -> Result<u8> {
 
 /// Runs `spillway merge`; returns the exit code.
 pub fn merge(a: MergeArgs) -> Result<u8> {
+    let interrupt = interrupt::install();
     let mut docs = Vec::new();
     for d in &a.dirs {
         let path = d.join("sweep.json");
         docs.push((path.display().to_string(), sweep::read_doc(&path)?));
     }
     let doc = sweep::merge(docs)?;
-    // Both files are rendered before either is written: no half-written output.
+    // Both files are rendered before anything is written, then put in place together.
     let (json, csv) = (sweep::json_bytes(&doc), sweep::csv_bytes(&doc)?);
-    std::fs::create_dir_all(&a.out).map_err(|e| Error::io(a.out.display().to_string(), e))?;
-    write_atomic(&a.out.join("sweep.json"), &json)?;
-    write_atomic(&a.out.join("sweep.csv"), &csv)?;
+    let out = OutDir::prepare("--out", &a.out)?;
+    out.write("sweep.json", &json)?;
+    out.write("sweep.csv", &csv)?;
+    out.commit(Some(interrupt))?;
     notice(
         a.check && a.format.is_document(),
         format!(
@@ -231,4 +246,43 @@ pub fn merge(a: MergeArgs) -> Result<u8> {
         return Ok(0);
     }
     gate::emit(&Gate::of_sweep(&doc), a.format, &a.check_out, a.quiet)
+}
+
+/// Runs of this process: the whole sweep, or this shard's share of it.
+fn my_runs(plan: &sweep::Plan, shard: Option<sweep::Shard>) -> u64 {
+    let total = plan.points.len() * plan.variants.len() * plan.replications as usize;
+    let mine = match shard {
+        None => total,
+        Some(s) if s.index >= total => 0,
+        Some(s) => (total - s.index - 1) / s.count + 1,
+    };
+    mine as u64
+}
+
+/// Refuses the sweep when the run estimated to be the largest (every point and variant is
+/// estimated; replications are the same work) is over the event budget.
+fn check_budget(plan: &sweep::Plan, budget: &BudgetArgs, file: &str) -> Result<()> {
+    if budget.force {
+        return Ok(());
+    }
+    let nv = plan.variants.len();
+    let estimates: Vec<f64> = (0..plan.points.len() * nv)
+        .into_par_iter()
+        .map(|k| {
+            plan.scenario(k / nv, k % nv)
+                .map(|sc| runner::estimate(&sc).events)
+        })
+        .collect::<Result<_>>()?;
+    let Some(worst) = (0..estimates.len()).max_by(|&i, &j| estimates[i].total_cmp(&estimates[j]))
+    else {
+        return Ok(());
+    };
+    let sc = plan.scenario(worst / nv, worst % nv)?;
+    let label = format!(
+        "{}: sweep point {}, variant '{}'",
+        file,
+        worst / nv,
+        plan.variants[worst % nv]
+    );
+    budget.check([(label, &sc)])
 }

@@ -24,6 +24,26 @@ pub fn file_stem(variant: &str) -> String {
         .collect()
 }
 
+/// Checks that no two variants get the same file names ([`file_stem`]): `"a b"` and `"a_b"`
+/// would both write `timeseries-a_b.csv`. Names that differ only in case collide too, since
+/// they would on macOS and Windows file systems. The error names the scenario `file` and both
+/// variants.
+pub fn check_stems<'a>(file: &str, variants: impl IntoIterator<Item = &'a str>) -> Result<()> {
+    let mut seen: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
+    for v in variants {
+        let stem = file_stem(v);
+        if let Some(first) = seen.insert(stem.to_lowercase(), v) {
+            return Err(Error::Usage(format!(
+                "{file}: variants '{first}' and '{v}' would write the same files (timeseries-{}.csv): \
+                 file names keep letters, digits, '-', '_' and '.', other characters become '_', \
+                 and case is ignored; rename one of them",
+                file_stem(first)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Renders the time series of one variant: one row per interval.
 pub fn timeseries(sc: &Scenario, rows: &[SeriesRow]) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -145,28 +165,35 @@ impl RequestSink for RequestCsv {
     }
 }
 
+impl Drop for RequestCsv {
+    /// A sink dropped before [`FinishingSink::finish`] (a failed or interrupted run) removes
+    /// its temporary file; after a finish there is none left to remove.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
 impl FinishingSink for RequestCsv {
     fn as_sink(&mut self) -> &mut dyn RequestSink {
         self
     }
-    fn finish(self: Box<Self>) -> Result<()> {
-        let me = *self;
-        let fail = |msg: String| {
-            let _ = std::fs::remove_file(&me.tmp);
-            Error::Usage(format!("{}: {msg}", me.path.display()))
-        };
-        if let Some(e) = me.error {
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        let path = self.path.display().to_string();
+        let fail = |msg: String| Error::Usage(format!("{path}: cannot write: {msg}"));
+        // (Dropping `self` on an early return removes the temporary file.)
+        if let Some(e) = self.error.take() {
             return Err(fail(e.to_string()));
         }
-        let inner = me
-            .writer
-            .into_inner()
-            .map_err(|e| Error::Usage(format!("{}: {e}", me.path.display())))?;
-        let file = inner
-            .into_inner()
-            .map_err(|e| Error::io(me.tmp.display().to_string(), e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| Error::io(me.tmp.display().to_string(), e))?;
-        std::fs::rename(&me.tmp, &me.path).map_err(|e| Error::io(me.path.display().to_string(), e))
+        self.writer
+            .flush()
+            .map_err(|e| fail(super::dir::io_words(&e)))?;
+        self.writer
+            .get_ref()
+            .get_ref()
+            .sync_all()
+            .map_err(|e| fail(super::dir::io_words(&e)))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| fail(super::dir::io_words(&e)))?;
+        super::dir::step("requests CSV");
+        Ok(())
     }
 }

@@ -1,7 +1,10 @@
 //! Output formats. Each format lives in its own file behind [`Exporter`]; files are written
-//! atomically ([`write_atomic`]): to a temporary name beside the target, then renamed.
+//! atomically ([`write_atomic`]): to a temporary name beside the target, then renamed. Output
+//! *directories* are all or nothing ([`dir::OutDir`]): written beside the target, then put in
+//! place in one step.
 
 pub mod csv;
+pub mod dir;
 pub mod json;
 pub mod markdown;
 pub mod table;

@@ -15,14 +15,13 @@ mod output;
 
 use std::collections::BTreeMap;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use crate::engine::simulate;
 use crate::error::{Error, Result};
 use crate::rng::derive_seed;
+use crate::runner::{RunOptions, run_one};
 use crate::scenario::raw::RawSweep;
 use crate::scenario::{Override, Scenario, ScenarioSet};
 use crate::slo::{self, Slo};
@@ -354,25 +353,15 @@ impl SweepDoc {
     }
 }
 
-/// Runs the plan (or this shard's share of it) in parallel; `progress` shows a bar.
-pub fn run(plan: &Plan, shard: Option<Shard>, progress: bool) -> Result<SweepDoc> {
+/// Runs the plan (or this shard's share of it) in parallel, each run under `opts` (budgets,
+/// Ctrl-C, progress by worker thread); a run stopped early is an error ([`run_one`]).
+pub fn run(plan: &Plan, shard: Option<Shard>, opts: &RunOptions) -> Result<SweepDoc> {
     let nv = plan.variants.len();
     let nr = plan.replications as usize;
     let total = plan.points.len() * nv * nr;
     let mine: Vec<usize> = (0..total)
         .filter(|i| shard.is_none_or(|s| i % s.count == s.index))
         .collect();
-    let bar = if progress {
-        ProgressBar::new(mine.len() as u64)
-    } else {
-        ProgressBar::with_draw_target(Some(mine.len() as u64), ProgressDrawTarget::hidden())
-    };
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} runs, ETA {eta}",
-        )
-        .expect("valid template"),
-    );
     let runs: Vec<RunRecord> = mine
         .par_iter()
         .map(|&index| {
@@ -381,8 +370,8 @@ pub fn run(plan: &Plan, shard: Option<Shard>, progress: bool) -> Result<SweepDoc
             let replication = (index % nr) as u32;
             let mut sc = plan.scenario(point, vi)?;
             sc.seed = run_seed(plan.seed, replication);
-            let summary = simulate(&sc, None).summarize(&sc);
-            bar.inc(1);
+            let slot = rayon::current_thread_index().unwrap_or(0);
+            let summary = run_one(&sc, None, opts, slot)?.summarize(&sc);
             let mut summary = serde_json::to_value(&summary).expect("summary serializes");
             // The CDF points are for run reports; a sweep charts metrics against parameters,
             // and without them sweep.json stays ~20x smaller.
@@ -399,7 +388,6 @@ pub fn run(plan: &Plan, shard: Option<Shard>, progress: bool) -> Result<SweepDoc
             })
         })
         .collect::<Result<_>>()?;
-    bar.finish_and_clear();
     let mut doc = SweepDoc {
         schema: SWEEP_SCHEMA.into(),
         scenario: plan.scenario.clone(),

@@ -9,6 +9,7 @@ mod invariants;
 mod models;
 mod queueing;
 mod report;
+mod robust;
 mod scenario_errors;
 mod seeds;
 mod setup;
