@@ -240,8 +240,9 @@ impl Deployments<'_> {
             .map(|(_, slot)| slot)
     }
 
-    /// Schedules deployment `d`'s next processor-sharing finish (a new generation makes the
-    /// previous `DecodeDone` stale).
+    /// Schedules deployment `d`'s next processor-sharing finish. It replaces the pending one
+    /// in the queue (a keyed event), so superseded finishes are never popped; the generation
+    /// stays as a check.
     pub fn reschedule_decode(&mut self, d: usize, now: SimTime, q: &mut EventQueue<Ev>) {
         let serving = &self.sc.deployments[d].serving;
         let slots = &self.slots;
@@ -260,11 +261,13 @@ impl Deployments<'_> {
                     dep: d as u32,
                     generation: st.decode_gen,
                 };
-                q.push(t, ev);
+                // One pending finish per deployment: the superseded one leaves the queue.
+                q.push_keyed(d, t, ev);
             }
             None => {
                 st.decode_gen += 1;
                 st.decode_at = SimTime::MAX;
+                q.cancel_keyed(d);
             }
         }
     }

@@ -47,12 +47,12 @@ pub struct Lane(usize);
 
 /// Keyed events: at most one pending event per key, in an indexed binary min-heap.
 struct Keyed<E> {
-    /// Keys, heap-ordered by their item's key.
-    heap: Vec<u32>,
+    /// `(item key, key)`, heap-ordered by the item key.
+    heap: Vec<(u128, u32)>,
     /// Position of each key in `heap`, or [`NONE`].
     pos: Vec<u32>,
-    /// The pending item of each key (meaningful when `pos` is not [`NONE`]).
-    items: Vec<Option<Item<E>>>,
+    /// The pending event of each key (meaningful when `pos` is not [`NONE`]).
+    events: Vec<E>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -64,7 +64,7 @@ impl<E> Default for EventQueue<E> {
             keyed: Keyed {
                 heap: Vec::new(),
                 pos: Vec::new(),
-                items: Vec::new(),
+                events: Vec::new(),
             },
             seq: 0,
         }
@@ -245,37 +245,37 @@ impl<E: Copy> EventQueue<E> {
 }
 
 impl<E: Copy> Keyed<E> {
-    fn key_of(&self, i: usize) -> u128 {
-        self.items[self.heap[i] as usize]
-            .as_ref()
-            .map_or(u128::MAX, |it| it.key)
-    }
-
     fn min_key(&self) -> Option<u128> {
-        (!self.heap.is_empty()).then(|| self.key_of(0))
+        self.heap.first().map(|&(key, _)| key)
     }
 
-    fn place(&mut self, i: usize, k: u32) {
-        self.heap[i] = k;
-        self.pos[k as usize] = i as u32;
+    #[inline]
+    fn place(&mut self, i: usize, entry: (u128, u32)) {
+        self.heap[i] = entry;
+        self.pos[entry.1 as usize] = i as u32;
     }
 
     fn set(&mut self, k: usize, item: Item<E>) {
         if k >= self.pos.len() {
             self.pos.resize(k + 1, NONE);
-            self.items.resize(k + 1, None);
+            self.events.resize(k + 1, item.event);
         }
-        self.items[k] = Some(item);
-        let i = match self.pos[k] {
+        self.events[k] = item.event;
+        let entry = (item.key, k as u32);
+        match self.pos[k] {
             NONE => {
-                self.heap.push(k as u32);
-                self.heap.len() - 1
+                self.heap.push(entry);
+                self.up(self.heap.len() - 1, entry);
             }
-            p => p as usize,
-        };
-        self.place(i, k as u32);
-        let i = self.up(i);
-        self.down(i);
+            p => {
+                let i = p as usize;
+                if entry.0 < self.heap[i].0 {
+                    self.up(i, entry);
+                } else {
+                    self.down(i, entry);
+                }
+            }
+        }
     }
 
     fn remove(&mut self, k: usize) {
@@ -285,56 +285,52 @@ impl<E: Copy> Keyed<E> {
         }
         let i = p as usize;
         self.pos[k] = NONE;
-        self.items[k] = None;
         let last = self.heap.pop().expect("a pending key is in the heap");
         if i < self.heap.len() {
-            self.place(i, last);
-            let i = self.up(i);
-            self.down(i);
+            if last.0 < self.heap[i].0 {
+                self.up(i, last);
+            } else {
+                self.down(i, last);
+            }
         }
     }
 
     fn pop_min(&mut self) -> Option<Item<E>> {
-        let k = *self.heap.first()? as usize;
-        let item = self.items[k];
-        self.remove(k);
-        item
+        let (key, k) = *self.heap.first()?;
+        let event = self.events[k as usize];
+        self.remove(k as usize);
+        Some(Item { key, event })
     }
 
-    fn up(&mut self, mut i: usize) -> usize {
+    /// Places `entry` at `i` or above it.
+    fn up(&mut self, mut i: usize, entry: (u128, u32)) {
         while i > 0 {
             let p = (i - 1) / 2;
-            if self.key_of(p) < self.key_of(i) {
+            if self.heap[p].0 < entry.0 {
                 break;
             }
-            let (a, b) = (self.heap[p], self.heap[i]);
-            self.place(p, b);
-            self.place(i, a);
+            self.place(i, self.heap[p]);
             i = p;
         }
-        i
+        self.place(i, entry);
     }
 
-    fn down(&mut self, mut i: usize) {
+    /// Places `entry` at `i` or below it.
+    fn down(&mut self, mut i: usize, entry: (u128, u32)) {
+        let len = self.heap.len();
         loop {
             let l = 2 * i + 1;
-            if l >= self.heap.len() {
-                return;
+            if l >= len {
+                break;
             }
-            let r = l + 1;
-            let c = if r < self.heap.len() && self.key_of(r) < self.key_of(l) {
-                r
-            } else {
-                l
-            };
-            if self.key_of(i) < self.key_of(c) {
-                return;
+            let c = l + (l + 1 < len && self.heap[l + 1].0 < self.heap[l].0) as usize;
+            if entry.0 < self.heap[c].0 {
+                break;
             }
-            let (a, b) = (self.heap[i], self.heap[c]);
-            self.place(i, b);
-            self.place(c, a);
+            self.place(i, self.heap[c]);
             i = c;
         }
+        self.place(i, entry);
     }
 }
 
