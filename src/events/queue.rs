@@ -9,7 +9,8 @@
 //!   at the root that the next push fills: most handlers schedule one event, so a pop and a
 //!   push cost one walk down the heap (and a short walk up) instead of three walks;
 //! - FIFO *lanes* for timers with a fixed delay (a client timeout, a deployment's completion
-//!   window), created in time order: O(1) to add and remove, and they do not crowd the heap;
+//!   window), created in time order: O(1) to add and remove, and they do not crowd the heap
+//!   (the smallest front is kept, so a pop looks at one lane, not all);
 //! - *keyed* events (a deployment's next processor-sharing finish), at most one per key, kept in
 //!   a small indexed heap: scheduling a key again replaces its pending event in place, so
 //!   superseded events never reach the main heap.
@@ -37,6 +38,9 @@ pub struct EventQueue<E> {
     heap: Vec<Item<E>>,
     hole: bool,
     lanes: Vec<VecDeque<Item<E>>>,
+    /// The smallest key among the lanes' fronts (`u128::MAX` when every lane is empty) and
+    /// its lane: kept up to date so that a pop does not scan the lanes.
+    lane_best: (u128, usize),
     keyed: Keyed<E>,
     seq: u64,
 }
@@ -61,6 +65,7 @@ impl<E> Default for EventQueue<E> {
             heap: Vec::new(),
             hole: false,
             lanes: Vec::new(),
+            lane_best: (u128::MAX, 0),
             keyed: Keyed {
                 heap: Vec::new(),
                 pos: Vec::new(),
@@ -174,7 +179,22 @@ impl<E: Copy> EventQueue<E> {
             l.back().is_none_or(|b| b.key < key),
             "lane times must not decrease"
         );
+        if l.is_empty() && key < self.lane_best.0 {
+            self.lane_best = (key, lane.0);
+        }
         l.push_back(Item { key, event });
+    }
+
+    /// Finds the smallest key among the lanes' fronts again.
+    fn rescan_lanes(&mut self) {
+        self.lane_best = (u128::MAX, 0);
+        for (n, l) in self.lanes.iter().enumerate() {
+            if let Some(front) = l.front()
+                && front.key < self.lane_best.0
+            {
+                self.lane_best = (front.key, n);
+            }
+        }
     }
 
     /// Schedules `event` at `time` as the one pending event of `key`, replacing the one it
@@ -198,12 +218,8 @@ impl<E: Copy> EventQueue<E> {
         self.fill_hole();
         let mut best_key = self.heap.first().map_or(u128::MAX, |i| i.key);
         let mut best = Source::Heap;
-        for (n, l) in self.lanes.iter().enumerate() {
-            if let Some(front) = l.front()
-                && front.key < best_key
-            {
-                (best_key, best) = (front.key, Source::Lane(n));
-            }
+        if self.lane_best.0 < best_key {
+            (best_key, best) = (self.lane_best.0, Source::Lane(self.lane_best.1));
         }
         if let Some(k) = self.keyed.min_key()
             && k < best_key
@@ -220,7 +236,11 @@ impl<E: Copy> EventQueue<E> {
                 self.hole = true;
                 self.heap[0]
             }
-            Source::Lane(n) => self.lanes[n].pop_front()?,
+            Source::Lane(n) => {
+                let item = self.lanes[n].pop_front()?;
+                self.rescan_lanes();
+                item
+            }
             Source::Keyed => self.keyed.pop_min()?,
         };
         Some((SimTime::from_micros((item.key >> 64) as u64), item.event))
