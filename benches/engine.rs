@@ -4,6 +4,11 @@
 //!   to 10,000 sessions (100,000 requests), throughput in live events (`RunMetrics.events`),
 //!   so criterion's "elem/s" is events per second on one core. `bench-10k-sessions-speed-curve`
 //!   is the same run with a load-dependent decode speed (the general processor-sharing path).
+//!   `gateway` is `scenarios/gateway-strategies.toml`'s `round-robin` variant (a gateway with
+//!   retries and injected faults in front of PTU and standard deployments) and `ptu` is
+//!   `scenarios/timeouts-to-triumph.toml`'s `token-cap-streaming-spillover` variant (a PTU
+//!   deployment with a completion window, streaming, spillover to standard).
+//!   `scripts/callgrind-per-request.sh` counts the instructions of the same runs per request.
 //! - `processor_sharing/*`: the O(log n) decode structure alone with 10, 100 and 1,000 jobs
 //!   decoding (the bench scenario has ~35 per deployment): each iteration finds the next finish,
 //!   advances to it, pops it and adds a new job, the steady state of a loaded deployment.
@@ -27,6 +32,8 @@ use spillway::scenario;
 use spillway::time::SimTime;
 
 const BENCH_SCENARIO: &str = include_str!("../scenarios/bench-100k-sessions.toml");
+const GATEWAY_SCENARIO: &str = include_str!("../scenarios/gateway-strategies.toml");
+const PTU_SCENARIO: &str = include_str!("../scenarios/timeouts-to-triumph.toml");
 
 /// SplitMix64: a fixed, fast stream of pseudo-random numbers for bench inputs.
 struct Mix(u64);
@@ -61,19 +68,44 @@ fn bench_engine(c: &mut Criterion) {
         r#"models."gpt-4o-mini".speed_curve"#.to_string(),
         SPEED_CURVE.to_string(),
     );
+    let bench = (
+        BENCH_SCENARIO,
+        "scenarios/bench-100k-sessions.toml",
+        "baseline",
+    );
     let cases = [
-        ("bench-10k-sessions", vec![sessions.clone()]),
-        ("bench-10k-sessions-speed-curve", vec![sessions, curve]),
+        ("bench-10k-sessions", bench, vec![sessions.clone()]),
+        (
+            "bench-10k-sessions-speed-curve",
+            bench,
+            vec![sessions, curve],
+        ),
+        (
+            "gateway",
+            (
+                GATEWAY_SCENARIO,
+                "scenarios/gateway-strategies.toml",
+                "round-robin",
+            ),
+            vec![],
+        ),
+        (
+            "ptu",
+            (
+                PTU_SCENARIO,
+                "scenarios/timeouts-to-triumph.toml",
+                "token-cap-streaming-spillover",
+            ),
+            vec![],
+        ),
     ];
-    for (name, sets) in cases {
-        let set = scenario::parse(
-            BENCH_SCENARIO,
-            "scenarios/bench-100k-sessions.toml",
-            &sets,
-            None,
-        )
-        .expect("the bench scenario is valid");
-        let sc = &set.variants[0];
+    for (name, (text, path, variant), sets) in cases {
+        let set = scenario::parse(text, path, &sets, None).expect("the bench scenario is valid");
+        let sc = set
+            .variants
+            .iter()
+            .find(|v| v.variant == variant)
+            .expect("the bench variant exists");
         // Runs are deterministic: every iteration handles exactly this many events.
         let events = simulate(sc, None).events;
         g.throughput(Throughput::Elements(events));

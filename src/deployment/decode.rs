@@ -18,14 +18,34 @@ use crate::time::SimTime;
 
 #[derive(Clone, Copy, Debug)]
 struct Entry {
-    finish: f64,
-    key: u64,
+    /// `finish tag bits << 64 | key`: one integer comparison orders by finish tag, then by
+    /// key. Tags are never negative (a virtual time plus a non-negative work), and the bits of
+    /// non-negative floats order as the floats do (`f64::total_cmp`).
+    order: u128,
     slot: u32,
+}
+
+impl Entry {
+    fn new(finish: f64, key: u64, slot: u32) -> Self {
+        debug_assert!(finish >= 0.0 && finish.is_sign_positive());
+        Entry {
+            order: ((finish.to_bits() as u128) << 64) | key as u128,
+            slot,
+        }
+    }
+
+    fn finish(&self) -> f64 {
+        f64::from_bits((self.order >> 64) as u64)
+    }
+
+    fn key(&self) -> u64 {
+        self.order as u64
+    }
 }
 
 impl PartialEq for Entry {
     fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
+        self.order == o.order
     }
 }
 impl Eq for Entry {}
@@ -37,7 +57,7 @@ impl PartialOrd for Entry {
 impl Ord for Entry {
     // Reversed: BinaryHeap is a max-heap and we want the smallest finish tag (then key) first.
     fn cmp(&self, o: &Self) -> Ordering {
-        o.finish.total_cmp(&self.finish).then(o.key.cmp(&self.key))
+        o.order.cmp(&self.order)
     }
 }
 
@@ -82,11 +102,8 @@ impl ProcessorSharing {
         speed: impl Fn(usize) -> f64,
     ) -> f64 {
         self.advance(now, speed);
-        self.heap.push(Entry {
-            finish: self.virtual_now + work,
-            key,
-            slot,
-        });
+        self.heap
+            .push(Entry::new(self.virtual_now + work, key, slot));
         self.active += 1;
         self.virtual_now
     }
@@ -101,7 +118,7 @@ impl ProcessorSharing {
 
     fn drop_stale(&mut self, is_live: &mut impl FnMut(u64, u32) -> bool) {
         while let Some(top) = self.heap.peek() {
-            if is_live(top.key, top.slot) {
+            if is_live(top.key(), top.slot) {
                 break;
             }
             self.heap.pop();
@@ -118,7 +135,7 @@ impl ProcessorSharing {
         self.drop_stale(&mut is_live);
         let top = self.heap.peek()?;
         debug_assert!(self.active > 0);
-        let remaining = (top.finish - self.virtual_now).max(0.0);
+        let remaining = (top.finish() - self.virtual_now).max(0.0);
         Some(now + SimTime::from_secs_f64(remaining / speed(self.active)))
     }
 
@@ -131,10 +148,10 @@ impl ProcessorSharing {
         let top = *self.heap.peek()?;
         // Event times are rounded up to the microsecond, so the clock is at or past the tag up
         // to float rounding.
-        if top.finish <= self.virtual_now + 1e-9 * self.virtual_now.max(1.0) {
+        if top.finish() <= self.virtual_now + 1e-9 * self.virtual_now.max(1.0) {
             self.heap.pop();
             self.active -= 1;
-            Some((top.key, top.slot))
+            Some((top.key(), top.slot))
         } else {
             None
         }

@@ -140,13 +140,15 @@ impl Deployments<'_> {
         a.rate = dep.serving.decode_tokens_per_s * st.speed_variation.multiplier(speed_z);
         a.ttft_noise = ttft_noise.map_or(1.0, |z| st.ttft_variation.multiplier(z));
         let queued = dep.max_concurrency.is_some_and(|cap| st.busy >= cap);
+        // Its pre-fill time if it starts now (as the `busy + 1`-th attempt in service).
+        let prefill = (!queued).then(|| st.prefill(&dep.serving, a, st.busy + 1));
         // Most deadlines never fire. When the attempt starts at once and its speed does not
         // depend on concurrency, its first token and its end are known now; a deadline that
         // falls safely after them would only be a stale event, so it is not scheduled.
         let needed = queued
             || !st.flat
             || deadline <= {
-                let first = now + st.prefill(&dep.serving, a, st.busy + 1);
+                let first = now + prefill.unwrap_or(SimTime::ZERO);
                 let ends = if call.streaming {
                     first
                 } else {
@@ -171,19 +173,27 @@ impl Deployments<'_> {
             a.phase = Phase::Queued;
             st.queue.push_back((slot, id));
         } else {
-            self.start_prefill(slot, now, q);
+            self.start_prefill(slot, now, prefill, q);
         }
     }
 
+    /// The attempt of `slot` gets a concurrency slot and pre-fills; `prefill` is its pre-fill
+    /// time when already known.
     #[inline]
-    fn start_prefill(&mut self, slot: u32, now: SimTime, q: &mut EventQueue<Ev>) {
+    fn start_prefill(
+        &mut self,
+        slot: u32,
+        now: SimTime,
+        prefill: Option<SimTime>,
+        q: &mut EventQueue<Ev>,
+    ) {
         let a = &mut self.slots[slot as usize];
         let d = a.dep as usize;
         let st = &mut self.deps[d];
         st.busy += 1;
         a.phase = Phase::Prefill;
         a.served = now;
-        let dt = st.prefill(&self.sc.deployments[d].serving, a, st.busy);
+        let dt = prefill.unwrap_or_else(|| st.prefill(&self.sc.deployments[d].serving, a, st.busy));
         q.push(
             now + dt,
             Ev::PrefillDone {
@@ -240,8 +250,9 @@ impl Deployments<'_> {
             .map(|(_, slot)| slot)
     }
 
-    /// Schedules deployment `d`'s next processor-sharing finish (a new generation makes the
-    /// previous `DecodeDone` stale).
+    /// Schedules deployment `d`'s next processor-sharing finish. It replaces the pending one
+    /// in the queue (a keyed event), so superseded finishes are never popped; the generation
+    /// stays as a check.
     pub fn reschedule_decode(&mut self, d: usize, now: SimTime, q: &mut EventQueue<Ev>) {
         let serving = &self.sc.deployments[d].serving;
         let slots = &self.slots;
@@ -260,11 +271,13 @@ impl Deployments<'_> {
                     dep: d as u32,
                     generation: st.decode_gen,
                 };
-                q.push(t, ev);
+                // One pending finish per deployment: the superseded one leaves the queue.
+                q.push_keyed(d, t, ev);
             }
             None => {
                 st.decode_gen += 1;
                 st.decode_at = SimTime::MAX;
+                q.cancel_keyed(d);
             }
         }
     }
@@ -276,7 +289,7 @@ impl Deployments<'_> {
         while let Some((slot, id)) = self.deps[d].queue.pop_front() {
             let a = &self.slots[slot as usize];
             if a.id == id && a.phase == Phase::Queued {
-                self.start_prefill(slot, now, q);
+                self.start_prefill(slot, now, None, q);
                 break;
             }
         }

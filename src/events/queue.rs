@@ -1,45 +1,47 @@
 //! The future-event list: ordered by `(time, insertion sequence)`, so simultaneous events run in
 //! the order they were scheduled, identically on every run.
 //!
-//! Most events go into a binary heap. Timers with a fixed delay (a client timeout, a
-//! deployment's completion window) are created in time order, so each such delay gets a FIFO
-//! *lane* instead: O(1) to add and remove, and they do not crowd the heap. `pop` takes the
-//! smallest key among the heap's top and the lanes' fronts; keys share one sequence counter, so
-//! the order is exactly what a single heap would give.
+//! Every key is unique (the sequence number), so the order of pops is fully determined by the
+//! keys, whatever structure holds them. Three structures share one sequence counter, and `pop`
+//! takes the smallest key among their fronts, exactly the order a single heap would give:
+//!
+//! - a 4-ary min-heap for most events (half the depth of a binary heap). A pop leaves a *hole*
+//!   at the root that the next push fills: most handlers schedule one event, so a pop and a
+//!   push cost one walk down the heap (and a short walk up) instead of three walks;
+//! - FIFO *lanes* for timers with a fixed delay (a client timeout, a deployment's completion
+//!   window), created in time order: O(1) to add and remove, and they do not crowd the heap
+//!   (the smallest front is kept, so a pop looks at one lane, not all);
+//! - *keyed* events (a deployment's next processor-sharing finish), at most one per key, kept in
+//!   a small indexed heap: scheduling a key again replaces its pending event in place, so
+//!   superseded events never reach the main heap.
 
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::time::SimTime;
 
+#[derive(Clone, Copy)]
 struct Item<E> {
     /// `time << 64 | seq`: one integer comparison orders by time, then by insertion.
     key: u128,
     event: E,
 }
 
-impl<E> PartialEq for Item<E> {
-    fn eq(&self, o: &Self) -> bool {
-        self.key == o.key
-    }
-}
-impl<E> Eq for Item<E> {}
-impl<E> PartialOrd for Item<E> {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl<E> Ord for Item<E> {
-    // Reversed for a min-heap.
-    fn cmp(&self, o: &Self) -> Ordering {
-        o.key.cmp(&self.key)
-    }
-}
+/// Children per node of the main heap.
+const ARITY: usize = 4;
+
+/// No position (a key with no pending event).
+const NONE: u32 = u32::MAX;
 
 /// A deterministic future-event list.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Item<E>>,
+    /// 4-ary min-heap by key; when `hole`, `heap[0]` was popped and is not an event.
+    heap: Vec<Item<E>>,
+    hole: bool,
     lanes: Vec<VecDeque<Item<E>>>,
+    /// The smallest key among the lanes' fronts (`u128::MAX` when every lane is empty) and
+    /// its lane: kept up to date so that a pop does not scan the lanes.
+    lane_best: (u128, usize),
+    keyed: Keyed<E>,
     seq: u64,
 }
 
@@ -47,17 +49,41 @@ pub struct EventQueue<E> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lane(usize);
 
+/// Keyed events: at most one pending event per key, in an indexed binary min-heap.
+struct Keyed<E> {
+    /// `(item key, key)`, heap-ordered by the item key.
+    heap: Vec<(u128, u32)>,
+    /// Position of each key in `heap`, or [`NONE`].
+    pos: Vec<u32>,
+    /// The pending event of each key (meaningful when `pos` is not [`NONE`]).
+    events: Vec<E>,
+}
+
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
+            heap: Vec::new(),
+            hole: false,
             lanes: Vec::new(),
+            lane_best: (u128::MAX, 0),
+            keyed: Keyed {
+                heap: Vec::new(),
+                pos: Vec::new(),
+                events: Vec::new(),
+            },
             seq: 0,
         }
     }
 }
 
-impl<E> EventQueue<E> {
+/// Where the next event comes from.
+enum Source {
+    Heap,
+    Lane(usize),
+    Keyed,
+}
+
+impl<E: Copy> EventQueue<E> {
     #[inline]
     fn key(&mut self, time: SimTime) -> u128 {
         self.seq += 1;
@@ -67,8 +93,75 @@ impl<E> EventQueue<E> {
     /// Schedules `event` at `time`.
     #[inline]
     pub fn push(&mut self, time: SimTime, event: E) {
-        let key = self.key(time);
-        self.heap.push(Item { key, event });
+        let item = Item {
+            key: self.key(time),
+            event,
+        };
+        if self.hole {
+            self.hole = false;
+            self.sift_down(0, item);
+        } else {
+            let n = self.heap.len();
+            self.heap.push(item);
+            self.sift_up(n, item);
+        }
+    }
+
+    /// Places `item` at `pos` or above it.
+    #[inline]
+    fn sift_up(&mut self, mut pos: usize, item: Item<E>) {
+        while pos > 0 {
+            let parent = (pos - 1) / ARITY;
+            if self.heap[parent].key < item.key {
+                break;
+            }
+            self.heap[pos] = self.heap[parent];
+            pos = parent;
+        }
+        self.heap[pos] = item;
+    }
+
+    /// Places `item` in the free slot at `pos` or below it, bottom-up: the hole first walks
+    /// down to a leaf along the smaller children (no comparison with `item`, which usually
+    /// belongs near the bottom: a new event is rarely the next one), then `item` moves up.
+    #[inline]
+    fn sift_down(&mut self, mut pos: usize, item: Item<E>) {
+        let len = self.heap.len();
+        let h = &mut self.heap[..];
+        loop {
+            let first = ARITY * pos + 1;
+            let best = if first + ARITY <= len {
+                // All four children exist: a fixed tournament choosing an index only.
+                let ab = first + (h[first + 1].key < h[first].key) as usize;
+                let cd = first + 2 + (h[first + 3].key < h[first + 2].key) as usize;
+                if h[cd].key < h[ab].key { cd } else { ab }
+            } else if first < len {
+                let mut best = first;
+                for j in first + 1..len {
+                    if h[j].key < h[best].key {
+                        best = j;
+                    }
+                }
+                best
+            } else {
+                break;
+            };
+            h[pos] = h[best];
+            pos = best;
+        }
+        self.sift_up(pos, item);
+    }
+
+    /// Removes the hole at the root, if any, by moving the last item there.
+    #[inline]
+    fn fill_hole(&mut self) {
+        if self.hole {
+            self.hole = false;
+            let last = self.heap.pop().expect("a hole is a slot of the heap");
+            if !self.heap.is_empty() {
+                self.sift_down(0, last);
+            }
+        }
     }
 
     /// A new lane.
@@ -86,30 +179,78 @@ impl<E> EventQueue<E> {
             l.back().is_none_or(|b| b.key < key),
             "lane times must not decrease"
         );
+        if l.is_empty() && key < self.lane_best.0 {
+            self.lane_best = (key, lane.0);
+        }
         l.push_back(Item { key, event });
+    }
+
+    /// Finds the smallest key among the lanes' fronts again.
+    fn rescan_lanes(&mut self) {
+        self.lane_best = (u128::MAX, 0);
+        for (n, l) in self.lanes.iter().enumerate() {
+            if let Some(front) = l.front()
+                && front.key < self.lane_best.0
+            {
+                self.lane_best = (front.key, n);
+            }
+        }
+    }
+
+    /// Schedules `event` at `time` as the one pending event of `key`, replacing the one it
+    /// had (which will not be popped). Keys are small integers (a deployment's index).
+    pub fn push_keyed(&mut self, key: usize, time: SimTime, event: E) {
+        let item = Item {
+            key: self.key(time),
+            event,
+        };
+        self.keyed.set(key, item);
+    }
+
+    /// Removes the pending event of `key`, if any.
+    pub fn cancel_keyed(&mut self, key: usize) {
+        self.keyed.remove(key);
     }
 
     /// The earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        let mut best: Option<(u128, usize)> = self.heap.peek().map(|i| (i.key, usize::MAX));
-        for (n, l) in self.lanes.iter().enumerate() {
-            if let Some(front) = l.front()
-                && best.is_none_or(|(k, _)| front.key < k)
-            {
-                best = Some((front.key, n));
-            }
+        self.fill_hole();
+        let mut best_key = self.heap.first().map_or(u128::MAX, |i| i.key);
+        let mut best = Source::Heap;
+        if self.lane_best.0 < best_key {
+            (best_key, best) = (self.lane_best.0, Source::Lane(self.lane_best.1));
         }
-        let item = match best? {
-            (_, usize::MAX) => self.heap.pop()?,
-            (_, n) => self.lanes[n].pop_front()?,
+        if let Some(k) = self.keyed.min_key()
+            && k < best_key
+        {
+            (best_key, best) = (k, Source::Keyed);
+        }
+        if best_key == u128::MAX {
+            // Only possible when every structure is empty (a real key has a sequence number
+            // below `u64::MAX` in its low half).
+            return None;
+        }
+        let item = match best {
+            Source::Heap => {
+                self.hole = true;
+                self.heap[0]
+            }
+            Source::Lane(n) => {
+                let item = self.lanes[n].pop_front()?;
+                self.rescan_lanes();
+                item
+            }
+            Source::Keyed => self.keyed.pop_min()?,
         };
         Some((SimTime::from_micros((item.key >> 64) as u64), item.event))
     }
 
     /// Events waiting.
     pub fn len(&self) -> usize {
-        self.heap.len() + self.lanes.iter().map(VecDeque::len).sum::<usize>()
+        self.heap.len() - self.hole as usize
+            + self.lanes.iter().map(VecDeque::len).sum::<usize>()
+            + self.keyed.heap.len()
     }
 
     /// Bytes the waiting events take (not counting spare capacity).
@@ -120,6 +261,96 @@ impl<E> EventQueue<E> {
     /// Whether no event waits.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl<E: Copy> Keyed<E> {
+    fn min_key(&self) -> Option<u128> {
+        self.heap.first().map(|&(key, _)| key)
+    }
+
+    #[inline]
+    fn place(&mut self, i: usize, entry: (u128, u32)) {
+        self.heap[i] = entry;
+        self.pos[entry.1 as usize] = i as u32;
+    }
+
+    fn set(&mut self, k: usize, item: Item<E>) {
+        if k >= self.pos.len() {
+            self.pos.resize(k + 1, NONE);
+            self.events.resize(k + 1, item.event);
+        }
+        self.events[k] = item.event;
+        let entry = (item.key, k as u32);
+        match self.pos[k] {
+            NONE => {
+                self.heap.push(entry);
+                self.up(self.heap.len() - 1, entry);
+            }
+            p => {
+                let i = p as usize;
+                if entry.0 < self.heap[i].0 {
+                    self.up(i, entry);
+                } else {
+                    self.down(i, entry);
+                }
+            }
+        }
+    }
+
+    fn remove(&mut self, k: usize) {
+        let Some(&p) = self.pos.get(k) else { return };
+        if p == NONE {
+            return;
+        }
+        let i = p as usize;
+        self.pos[k] = NONE;
+        let last = self.heap.pop().expect("a pending key is in the heap");
+        if i < self.heap.len() {
+            if last.0 < self.heap[i].0 {
+                self.up(i, last);
+            } else {
+                self.down(i, last);
+            }
+        }
+    }
+
+    fn pop_min(&mut self) -> Option<Item<E>> {
+        let (key, k) = *self.heap.first()?;
+        let event = self.events[k as usize];
+        self.remove(k as usize);
+        Some(Item { key, event })
+    }
+
+    /// Places `entry` at `i` or above it.
+    fn up(&mut self, mut i: usize, entry: (u128, u32)) {
+        while i > 0 {
+            let p = (i - 1) / 2;
+            if self.heap[p].0 < entry.0 {
+                break;
+            }
+            self.place(i, self.heap[p]);
+            i = p;
+        }
+        self.place(i, entry);
+    }
+
+    /// Places `entry` at `i` or below it.
+    fn down(&mut self, mut i: usize, entry: (u128, u32)) {
+        let len = self.heap.len();
+        loop {
+            let l = 2 * i + 1;
+            if l >= len {
+                break;
+            }
+            let c = l + (l + 1 < len && self.heap[l + 1].0 < self.heap[l].0) as usize;
+            if entry.0 < self.heap[c].0 {
+                break;
+            }
+            self.place(i, self.heap[c]);
+            i = c;
+        }
+        self.place(i, entry);
     }
 }
 
@@ -139,33 +370,61 @@ mod tests {
         assert_eq!(order, vec!['b', 'd', 'a', 'c']);
     }
 
+    #[test]
+    fn a_keyed_event_scheduled_again_replaces_the_pending_one() {
+        let mut q = EventQueue::default();
+        q.push_keyed(3, SimTime(10), 'a');
+        q.push(SimTime(5), 'b');
+        q.push_keyed(3, SimTime(7), 'c');
+        q.push_keyed(1, SimTime(20), 'd');
+        q.push_keyed(1, SimTime(30), 'e');
+        q.push_keyed(0, SimTime(1), 'f');
+        q.cancel_keyed(0);
+        assert_eq!(q.len(), 3);
+        let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|x| x.1)).collect();
+        assert_eq!(order, vec!['b', 'c', 'e']);
+        assert!(q.is_empty());
+    }
+
     proptest! {
         #![proptest_config(crate::testkit::proptest_config(256))]
-        /// Against an obviously correct model: a sorted list of (time, seq).
+        /// Against an obviously correct model: a sorted list of (time, seq). Ops: pop (0, 3),
+        /// push (1), push to a fixed-delay lane (2), schedule a keyed event (4), cancel one (5).
         #[test]
-        fn matches_a_sorted_reference(ops in prop::collection::vec((0u64..50, 0u8..4), 1..300)) {
+        fn matches_a_sorted_reference(ops in prop::collection::vec((0u64..50, 0u8..6), 1..300)) {
             let mut q = EventQueue::default();
             let lanes = [q.add_lane(), q.add_lane()];
-            let mut reference: Vec<(u64, u64)> = Vec::new();
+            // (time, seq, key of a keyed event)
+            let mut reference: Vec<(u64, u64, Option<u64>)> = Vec::new();
             let mut now = 0u64;
             let mut seq = 0u64;
             for (delay, op) in ops {
                 if (op == 0 || op == 3) && !reference.is_empty() {
                     reference.sort();
-                    let (t, s) = reference.remove(0);
+                    let (t, s, _) = reference.remove(0);
                     let (qt, qs) = q.pop().unwrap();
                     prop_assert_eq!((qt.as_micros(), qs), (t, s));
                     now = t;
                 } else if op == 1 {
                     seq += 1;
                     q.push(SimTime(now + delay), seq);
-                    reference.push((now + delay, seq));
+                    reference.push((now + delay, seq, None));
+                } else if op == 4 {
+                    let k = delay % 3;
+                    seq += 1;
+                    q.push_keyed(k as usize, SimTime(now + delay), seq);
+                    reference.retain(|r| r.2 != Some(k));
+                    reference.push((now + delay, seq, Some(k)));
+                } else if op == 5 {
+                    let k = delay % 3;
+                    q.cancel_keyed(k as usize);
+                    reference.retain(|r| r.2 != Some(k));
                 } else {
                     // A fixed-delay timer: lane 0 is "+10", lane 1 is "+25".
                     let (lane, d) = if delay % 2 == 0 { (lanes[0], 10) } else { (lanes[1], 25) };
                     seq += 1;
                     q.push_lane(lane, SimTime(now + d), seq);
-                    reference.push((now + d, seq));
+                    reference.push((now + d, seq, None));
                 }
                 prop_assert_eq!(q.len(), reference.len());
             }
