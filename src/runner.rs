@@ -99,6 +99,11 @@ where
                     _ => Error::Usage(format!("variant '{}': {why}", sc.variant)),
                 });
             }
+            // A trace that went bad after validation read it (changed on disk): an error,
+            // and nothing is written.
+            if let Some(msg) = metrics.trace.as_ref().and_then(|t| t.error.as_ref()) {
+                return Err(Error::Usage(format!("variant '{}': {msg}", sc.variant)));
+            }
             if let Some(s) = sink {
                 s.finish()?;
             }

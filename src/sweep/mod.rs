@@ -381,7 +381,11 @@ pub fn run(plan: &Plan, shard: Option<Shard>, progress: bool) -> Result<SweepDoc
             let replication = (index % nr) as u32;
             let mut sc = plan.scenario(point, vi)?;
             sc.seed = run_seed(plan.seed, replication);
-            let summary = simulate(&sc, None).summarize(&sc);
+            let metrics = simulate(&sc, None);
+            if let Some(msg) = metrics.trace.as_ref().and_then(|t| t.error.as_ref()) {
+                return Err(crate::error::Error::Usage(msg.clone()));
+            }
+            let summary = metrics.summarize(&sc);
             bar.inc(1);
             let mut summary = serde_json::to_value(&summary).expect("summary serializes");
             // The CDF points are for run reports; a sweep charts metrics against parameters,

@@ -9,6 +9,9 @@
 //! slot. It never decides anything about how a call is served.
 
 pub mod arrivals;
+mod replay;
+
+pub use replay::TraceCounts;
 
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
@@ -155,6 +158,8 @@ pub struct Workload<'a> {
     free_calls: Vec<u32>,
     next_call_id: u64,
     begun: u64,
+    /// The trace replayed, when the scenario has one (`replay`).
+    replay: Option<Box<replay::Replay>>,
 }
 
 impl<'a> Workload<'a> {
@@ -180,7 +185,17 @@ impl<'a> Workload<'a> {
             free_calls: Vec::new(),
             next_call_id: 0,
             begun: 0,
+            replay: sc
+                .workload
+                .trace
+                .as_ref()
+                .map(|spec| Box::new(replay::Replay::new(sc, spec))),
         }
+    }
+
+    /// What the trace replay sent (`None` without a trace).
+    pub fn trace_counts(&self) -> Option<TraceCounts> {
+        self.replay.as_ref().map(|r| r.counts.clone())
     }
 
     /// Schedules the first arrival (open loop) or every user's first session (closed loop).
@@ -197,6 +212,14 @@ impl<'a> Workload<'a> {
 
     /// Schedules the open-loop arrival after `now`, if it falls within `duration`.
     pub fn schedule_arrival(&mut self, now: SimTime, q: &mut EventQueue<Ev>) {
+        if let Some(r) = self.replay.as_mut() {
+            // The trace's next session, read now: one pending arrival at a time.
+            match r.next_start() {
+                Some(t) if t < self.sc.duration => q.push(t, Ev::Arrival),
+                _ => r.close(),
+            }
+            return;
+        }
         let (schedule, poisson) = match &self.sc.workload.arrivals {
             Arrivals::Poisson { schedule } => (schedule, true),
             Arrivals::Constant { schedule } => (schedule, false),
@@ -232,9 +255,15 @@ impl<'a> Workload<'a> {
     fn begin(&mut self, key: u64, user: u32, now: SimTime) -> u32 {
         self.begun += 1;
         let mut rng = stream(self.sc.seed, Stream::Session, key);
-        let u: f64 = rng.random();
-        let cdf = &self.sc.workload.class_cdf;
-        let class = cdf.partition_point(|&c| c <= u).min(cdf.len() - 1) as u16;
+        let class = match self.replay.as_ref() {
+            // A replayed session's class is its record's (the first class by default).
+            Some(r) => r.peek_start().map_or(0, |a| a.class),
+            None => {
+                let u: f64 = rng.random();
+                let cdf = &self.sc.workload.class_cdf;
+                cdf.partition_point(|&c| c <= u).min(cdf.len() - 1) as u16
+            }
+        };
         let mut s = Session {
             alive: true,
             failed: false,
@@ -250,8 +279,11 @@ impl<'a> Workload<'a> {
             rng,
             times: Breakdown::default(),
         };
-        s.pending = self.sc.workload.classes[class as usize].flow[0].calls.len() as u32;
-        match self.free.pop() {
+        s.pending = match self.replay {
+            Some(_) => 1,
+            None => self.sc.workload.classes[class as usize].flow[0].calls.len() as u32,
+        };
+        let slot = match self.free.pop() {
             Some(i) => {
                 self.sessions[i as usize] = s;
                 i
@@ -260,7 +292,11 @@ impl<'a> Workload<'a> {
                 self.sessions.push(s);
                 (self.sessions.len() - 1) as u32
             }
+        };
+        if let Some(r) = self.replay.as_mut() {
+            r.begin(slot);
         }
+        slot
     }
 
     /// The next call of the current stage of `session` to start, drawn now (always the same
@@ -268,6 +304,10 @@ impl<'a> Workload<'a> {
     /// call of the stage has started. Returns the call's slot.
     #[inline]
     pub fn next_stage_call(&mut self, session: u32) -> Option<u32> {
+        if self.replay.is_some() {
+            let call = self.replayed_call(session)?;
+            return Some(self.new_call(session, call));
+        }
         let seed = self.sc.seed;
         let s = &mut self.sessions[session as usize];
         let class = &self.sc.workload.classes[s.class as usize];
@@ -305,15 +345,20 @@ impl<'a> Workload<'a> {
             speed_z,
             key,
         };
+        Some(self.new_call(session, call))
+    }
+
+    /// Files `call`, the session's latest (numbered `seq - 1`), in a call slot.
+    fn new_call(&mut self, session: u32, call: Call) -> u32 {
         self.next_call_id += 1;
         let c = CallSlot {
             alive: true,
             session,
-            seq,
+            seq: self.sessions[session as usize].seq - 1,
             id: self.next_call_id,
             call,
         };
-        Some(match self.free_calls.pop() {
+        match self.free_calls.pop() {
             Some(i) => {
                 self.calls[i as usize] = c;
                 i
@@ -322,6 +367,50 @@ impl<'a> Workload<'a> {
                 self.calls.push(c);
                 (self.calls.len() - 1) as u32
             }
+        }
+    }
+
+    /// The call of a replayed session's current record, once per step: the record's tokens,
+    /// model, `max_tokens`, streaming and cached prefix; its class gives what it lacks. The
+    /// speed draw (and a drawn cached share) come from the session's own stream.
+    fn replayed_call(&mut self, session: u32) -> Option<Call> {
+        let seed = self.sc.seed;
+        let s = &mut self.sessions[session as usize];
+        if s.launched > 0 {
+            return None;
+        }
+        let r = self.replay.as_mut()?;
+        let a = r.current(session);
+        s.launched = 1;
+        let seq = s.seq;
+        s.seq += 1;
+        let step = &self.sc.workload.classes[a.class as usize].steps[0];
+        let prompt = a.prompt.max(1);
+        let key = call_key(s.key, seq);
+        let speed_z = StandardNormal.sample(&mut s.rng);
+        let cached = if a.cached > 0 {
+            a.cached.min(prompt)
+        } else {
+            let share = &step.cached_prompt_share;
+            let f = if share.is_constant() {
+                share.sample(&mut s.rng)
+            } else {
+                share.sample(&mut stream(seed, Stream::Call, key))
+            };
+            ((prompt as f64 * f).round() as u32).min(prompt)
+        };
+        r.send(session, cached);
+        Some(Call {
+            class: a.class,
+            step: 0,
+            model: a.model.unwrap_or(step.model as u32),
+            prompt,
+            cached,
+            want: a.want.max(1),
+            max_tokens: a.max_tokens.or(step.max_tokens),
+            streaming: a.streaming.unwrap_or(step.streaming),
+            speed_z,
+            key,
         })
     }
 
@@ -408,6 +497,9 @@ impl<'a> Workload<'a> {
 
     /// The stage of `session` is done at `now`: the next one, after its think time.
     fn next_stage(&mut self, session: u32, now: SimTime, q: &mut EventQueue<Ev>) -> AfterCall {
+        if self.replay.is_some() {
+            return self.next_replayed(session, now, q);
+        }
         let s = &mut self.sessions[session as usize];
         let flow = &self.sc.workload.classes[s.class as usize].flow;
         s.stage += 1;
@@ -425,6 +517,41 @@ impl<'a> Workload<'a> {
         s.times.think += s.think.as_micros();
         q.push(
             now + s.think,
+            Ev::StepStart {
+                slot: session,
+                key: s.key,
+            },
+        );
+        AfterCall::Thinking
+    }
+
+    /// A replayed session's call completed at `now`: its next record after the think time
+    /// (session mode), or the session is complete.
+    fn next_replayed(&mut self, session: u32, now: SimTime, q: &mut EventQueue<Ev>) -> AfterCall {
+        let next = self.replay.as_mut().and_then(|r| r.next_step(session));
+        let s = &mut self.sessions[session as usize];
+        s.stage += 1;
+        let Some(a) = next else {
+            return AfterCall::Completed {
+                duration: now - s.started,
+                times: s.times,
+            };
+        };
+        s.launched = 0;
+        s.pending = 1;
+        let think = match a.think {
+            Some(t) => t,
+            None => {
+                let step = &self.sc.workload.classes[s.class as usize].steps[0];
+                SimTime::from_secs_f64(step.think_time_s.sample(&mut s.rng))
+            }
+        };
+        if think == SimTime::ZERO {
+            return AfterCall::NextStage;
+        }
+        s.times.think += think.as_micros();
+        q.push(
+            now + think,
             Ev::StepStart {
                 slot: session,
                 key: s.key,
@@ -459,6 +586,9 @@ impl<'a> Workload<'a> {
     /// The session in `slot` ended (completed or failed) at `now`: its slot is freed, and a
     /// closed-loop user starts another session after a think time, within `duration`.
     pub fn end_session(&mut self, slot: u32, now: SimTime, q: &mut EventQueue<Ev>) {
+        if let Some(r) = self.replay.as_mut() {
+            r.end(slot);
+        }
         let s = &mut self.sessions[slot as usize];
         s.alive = false;
         let user = s.user;
