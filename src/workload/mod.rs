@@ -528,7 +528,7 @@ impl<'a> Workload<'a> {
     /// A replayed session's call completed at `now`: its next record after the think time
     /// (session mode), or the session is complete.
     fn next_replayed(&mut self, session: u32, now: SimTime, q: &mut EventQueue<Ev>) -> AfterCall {
-        let next = self.replay.as_mut().and_then(|r| r.next_step(session));
+        let next = self.replay.as_mut().and_then(|r| r.next_step(session, now));
         let s = &mut self.sessions[session as usize];
         s.stage += 1;
         let Some(a) = next else {

@@ -93,6 +93,11 @@ pub(super) struct Replay {
     starts: VecDeque<Asked>,
     /// Session mode: sessions whose first record was read, by trace session number.
     live: BTreeMap<u64, Live>,
+    /// Session mode: sessions ended at the read-ahead bound while their trace might go on,
+    /// with the time of their last record: a later record of one begins a new session.
+    cut: BTreeMap<u64, SimTime>,
+    /// Sweep `cut` when it grows past this.
+    cut_sweep_at: usize,
     /// The current record of each session slot.
     current: Vec<Asked>,
     /// Time of the last record read.
@@ -135,6 +140,8 @@ impl Replay {
                 .collect(),
             starts: VecDeque::new(),
             live: BTreeMap::new(),
+            cut: BTreeMap::new(),
+            cut_sweep_at: 4096,
             current: Vec::new(),
             horizon: SimTime::ZERO,
             idle: SimTime(idle_us.min(u64::MAX as f64 / 2.0) as u64 + 2),
@@ -163,7 +170,14 @@ impl Replay {
         }
         let a = self.asked();
         self.horizon = a.time;
-        let first = self.mode == TraceMode::Open || self.rec.step == 0;
+        let first = self.mode == TraceMode::Open
+            || self.rec.step == 0
+            || self.cut.remove(&a.session).is_some();
+        if self.cut.len() > self.cut_sweep_at {
+            let (horizon, idle) = (self.horizon, self.idle);
+            self.cut.retain(|_, last| horizon <= *last + idle);
+            self.cut_sweep_at = (2 * self.cut.len()).max(4096);
+        }
         if first {
             if !self.closed {
                 if self.mode == TraceMode::Session {
@@ -254,10 +268,14 @@ impl Replay {
         self.counts.cached_prompt_tokens += u64::from(cached);
     }
 
-    /// Session mode: the next record of the session in `slot`, whose call just completed
-    /// (reading on until it turns up or cannot any more); `None`: the session is complete.
-    /// Open mode: always `None`.
-    pub fn next_step(&mut self, slot: u32) -> Option<Asked> {
+    /// Session mode: the next record of the session in `slot`, whose call just completed at
+    /// `now` (reading on until it turns up or cannot any more); `None`: the session is
+    /// complete. Open mode: always `None`.
+    ///
+    /// The file is read at most `session_idle` past `now`: a session that has run ahead of
+    /// its recorded pace by more than that ends here, and a later record of it begins a new
+    /// session at its recorded time (memory stays bounded by `session_idle` of records).
+    pub fn next_step(&mut self, slot: u32, now: SimTime) -> Option<Asked> {
         if self.mode == TraceMode::Open {
             return None;
         }
@@ -268,8 +286,16 @@ impl Replay {
                 self.current[slot as usize] = a;
                 return Some(a);
             }
-            if self.horizon > l.last + self.idle || !self.read_one() {
+            let last = l.last;
+            if self.horizon > last + self.idle {
                 self.live.remove(&id);
+                return None;
+            }
+            if self.horizon > now + self.idle || !self.read_one() {
+                self.live.remove(&id);
+                if self.reader.is_some() {
+                    self.cut.insert(id, last);
+                }
                 return None;
             }
         }
