@@ -224,8 +224,10 @@ impl<'a> Engine<'a> {
         let now = self.now;
         match ev {
             Ev::Arrival => {
-                let slot = self.workload.arrive(now);
-                self.begin_session(slot);
+                if self.workload.arrival_due(now) {
+                    let slot = self.workload.arrive(now);
+                    self.begin_session(slot);
+                }
                 self.workload.schedule_arrival(now, &mut self.queue);
             }
             Ev::UserStart { user } => {

@@ -214,7 +214,7 @@ impl<'a> Workload<'a> {
     pub fn schedule_arrival(&mut self, now: SimTime, q: &mut EventQueue<Ev>) {
         if let Some(r) = self.replay.as_mut() {
             // The trace's next session, read now: one pending arrival at a time.
-            match r.next_start() {
+            match r.next_start(now) {
                 Some(t) if t < self.sc.duration => q.push(t, Ev::Arrival),
                 _ => r.close(),
             }
@@ -230,6 +230,13 @@ impl<'a> Workload<'a> {
         {
             q.push(t, Ev::Arrival);
         }
+    }
+
+    /// Whether an arrival event begins a session now (a trace's arrival may only move its
+    /// read-ahead window on).
+    #[inline]
+    pub fn arrival_due(&self, now: SimTime) -> bool {
+        self.replay.as_ref().is_none_or(|r| r.start_due(now))
     }
 
     /// Whether a new session may still begin (`max_sessions`).

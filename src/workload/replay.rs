@@ -222,11 +222,28 @@ impl Replay {
         }
     }
 
-    /// When the next session begins, reading the file as far as needed; `None` when no more
-    /// will.
-    pub fn next_start(&mut self) -> Option<SimTime> {
-        while self.starts.is_empty() && !self.closed && self.read_one() {}
-        self.starts.front().map(|a| a.time)
+    /// When to look again for the next session at `now`: the next start's time, reading the
+    /// file up to `session_idle` past `now` (session mode; open mode reads one record); when
+    /// that window holds no start, the time the window should move on; `None` at the end.
+    pub fn next_start(&mut self, now: SimTime) -> Option<SimTime> {
+        let limit = now.saturating_add(self.idle);
+        while self.starts.is_empty()
+            && !self.closed
+            && (self.mode == TraceMode::Open || self.horizon <= limit)
+            && self.read_one()
+        {}
+        match self.starts.front() {
+            Some(a) => Some(a.time),
+            None if self.reader.is_some() && !self.closed => {
+                Some((self.horizon - self.idle).max(now + SimTime(1)))
+            }
+            None => None,
+        }
+    }
+
+    /// Whether a session start is due at `now` (else the arrival only moves the window on).
+    pub fn start_due(&self, now: SimTime) -> bool {
+        self.starts.front().is_some_and(|a| a.time <= now)
     }
 
     /// No more sessions begin (the next one would be past the duration): the starts read
