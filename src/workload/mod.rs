@@ -356,7 +356,7 @@ impl<'a> Workload<'a> {
     }
 
     /// Files `call`, the session's latest (numbered `seq - 1`), in a call slot.
-    fn new_call(&mut self, session: u32, call: Call) -> u32 {
+    pub(super) fn new_call(&mut self, session: u32, call: Call) -> u32 {
         self.next_call_id += 1;
         let c = CallSlot {
             alive: true,
@@ -375,50 +375,6 @@ impl<'a> Workload<'a> {
                 (self.calls.len() - 1) as u32
             }
         }
-    }
-
-    /// The call of a replayed session's current record, once per step: the record's tokens,
-    /// model, `max_tokens`, streaming and cached prefix; its class gives what it lacks. The
-    /// speed draw (and a drawn cached share) come from the session's own stream.
-    fn replayed_call(&mut self, session: u32) -> Option<Call> {
-        let seed = self.sc.seed;
-        let s = &mut self.sessions[session as usize];
-        if s.launched > 0 {
-            return None;
-        }
-        let r = self.replay.as_mut()?;
-        let a = r.current(session);
-        s.launched = 1;
-        let seq = s.seq;
-        s.seq += 1;
-        let step = &self.sc.workload.classes[a.class as usize].steps[0];
-        let prompt = a.prompt.max(1);
-        let key = call_key(s.key, seq);
-        let speed_z = StandardNormal.sample(&mut s.rng);
-        let cached = if a.cached > 0 {
-            a.cached.min(prompt)
-        } else {
-            let share = &step.cached_prompt_share;
-            let f = if share.is_constant() {
-                share.sample(&mut s.rng)
-            } else {
-                share.sample(&mut stream(seed, Stream::Call, key))
-            };
-            ((prompt as f64 * f).round() as u32).min(prompt)
-        };
-        r.send(session, cached);
-        Some(Call {
-            class: a.class,
-            step: 0,
-            model: a.model.unwrap_or(step.model as u32),
-            prompt,
-            cached,
-            want: a.want.max(1),
-            max_tokens: a.max_tokens.or(step.max_tokens),
-            streaming: a.streaming.unwrap_or(step.streaming),
-            speed_z,
-            key,
-        })
     }
 
     /// Session slots allocated (the most sessions ever in flight at once).
@@ -524,41 +480,6 @@ impl<'a> Workload<'a> {
         s.times.think += s.think.as_micros();
         q.push(
             now + s.think,
-            Ev::StepStart {
-                slot: session,
-                key: s.key,
-            },
-        );
-        AfterCall::Thinking
-    }
-
-    /// A replayed session's call completed at `now`: its next record after the think time
-    /// (session mode), or the session is complete.
-    fn next_replayed(&mut self, session: u32, now: SimTime, q: &mut EventQueue<Ev>) -> AfterCall {
-        let next = self.replay.as_mut().and_then(|r| r.next_step(session, now));
-        let s = &mut self.sessions[session as usize];
-        s.stage += 1;
-        let Some(a) = next else {
-            return AfterCall::Completed {
-                duration: now - s.started,
-                times: s.times,
-            };
-        };
-        s.launched = 0;
-        s.pending = 1;
-        let think = match a.think {
-            Some(t) => t,
-            None => {
-                let step = &self.sc.workload.classes[s.class as usize].steps[0];
-                SimTime::from_secs_f64(step.think_time_s.sample(&mut s.rng))
-            }
-        };
-        if think == SimTime::ZERO {
-            return AfterCall::NextStage;
-        }
-        s.times.think += think.as_micros();
-        q.push(
-            now + think,
             Ev::StepStart {
                 slot: session,
                 key: s.key,

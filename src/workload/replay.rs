@@ -21,6 +21,11 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use rand_distr::{Distribution, StandardNormal};
+
+use super::{AfterCall, Call, call_key};
+use crate::events::{Ev, EventQueue};
+use crate::rng::{Stream, stream};
 use crate::scenario::{Scenario, TraceSpec};
 use crate::time::SimTime;
 use crate::trace::{self, TraceMode, TraceReader, TraceRecord};
@@ -336,6 +341,93 @@ impl Replay {
     }
 }
 
+/// The workload's side of a replay: calls from records, and what follows a call.
+impl super::Workload<'_> {
+    /// The call of a replayed session's current record, once per step: the record's tokens,
+    /// model, `max_tokens`, streaming and cached prefix; its class gives what it lacks. The
+    /// speed draw (and a drawn cached share) come from the session's own stream.
+    pub(super) fn replayed_call(&mut self, session: u32) -> Option<Call> {
+        let seed = self.sc.seed;
+        let s = &mut self.sessions[session as usize];
+        if s.launched > 0 {
+            return None;
+        }
+        let r = self.replay.as_mut()?;
+        let a = r.current(session);
+        s.launched = 1;
+        let seq = s.seq;
+        s.seq += 1;
+        let step = &self.sc.workload.classes[a.class as usize].steps[0];
+        let prompt = a.prompt.max(1);
+        let key = call_key(s.key, seq);
+        let speed_z = StandardNormal.sample(&mut s.rng);
+        let cached = if a.cached > 0 {
+            a.cached.min(prompt)
+        } else {
+            let share = &step.cached_prompt_share;
+            let f = if share.is_constant() {
+                share.sample(&mut s.rng)
+            } else {
+                share.sample(&mut stream(seed, Stream::Call, key))
+            };
+            ((prompt as f64 * f).round() as u32).min(prompt)
+        };
+        r.send(session, cached);
+        Some(Call {
+            class: a.class,
+            step: 0,
+            model: a.model.unwrap_or(step.model as u32),
+            prompt,
+            cached,
+            want: a.want.max(1),
+            max_tokens: a.max_tokens.or(step.max_tokens),
+            streaming: a.streaming.unwrap_or(step.streaming),
+            speed_z,
+            key,
+        })
+    }
+
+    /// A replayed session's call completed at `now`: its next record after the think time
+    /// (session mode), or the session is complete.
+    pub(super) fn next_replayed(
+        &mut self,
+        session: u32,
+        now: SimTime,
+        q: &mut EventQueue<Ev>,
+    ) -> AfterCall {
+        let next = self.replay.as_mut().and_then(|r| r.next_step(session, now));
+        let s = &mut self.sessions[session as usize];
+        s.stage += 1;
+        let Some(a) = next else {
+            return AfterCall::Completed {
+                duration: now - s.started,
+                times: s.times,
+            };
+        };
+        s.launched = 0;
+        s.pending = 1;
+        let think = match a.think {
+            Some(t) => t,
+            None => {
+                let step = &self.sc.workload.classes[s.class as usize].steps[0];
+                SimTime::from_secs_f64(step.think_time_s.sample(&mut s.rng))
+            }
+        };
+        if think == SimTime::ZERO {
+            return AfterCall::NextStage;
+        }
+        s.times.think += think.as_micros();
+        q.push(
+            now + think,
+            Ev::StepStart {
+                slot: session,
+                key: s.key,
+            },
+        );
+        AfterCall::Thinking
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::events::{Ev, EventQueue};
@@ -503,6 +595,33 @@ think_time_s = 9
         assert_eq!((duration, times.think), (end, 4_000_000));
         let n = w.trace_counts().unwrap();
         assert_eq!((n.requests, n.sessions), (3, 2));
+    }
+
+    #[test]
+    fn session_mode_reads_no_further_than_session_idle_ahead_of_the_clock() {
+        // alice sends a step every second for 99 s; bob starts at 100 s.
+        let mut rows: String = (0..100)
+            .map(|i| format!("{i},alice,{i},,100,10,,,,,,\n"))
+            .collect();
+        rows += "100,bob,0,,100,10,,,,,,\n";
+        let sc = scenario(
+            "bounded",
+            &rows,
+            ", mode = \"session\", session_idle = \"10s\"",
+        );
+        let spec = sc.workload.trace.as_ref().unwrap();
+        let mut r = super::Replay::new(&sc, spec);
+        assert_eq!(r.next_start(SimTime::ZERO), Some(SimTime::ZERO));
+        r.begin(0);
+        // Looking for the next session at 0 s reads alice's steps up to 10 s ahead, not to
+        // bob at 100 s: an arrival then only moves the window on.
+        let wake = r.next_start(SimTime::ZERO).unwrap();
+        assert_eq!(wake, SimTime::from_secs(1) - SimTime(2));
+        assert!(!r.start_due(wake));
+        assert_eq!(r.held(), 11, "alice's steps 1 to 11");
+        // Her steps are released one by one from the queue.
+        let a = r.next_step(0, SimTime::from_millis(500)).unwrap();
+        assert_eq!(a.time, SimTime::from_secs(1));
     }
 
     #[test]
