@@ -7,6 +7,9 @@
 //! (common random numbers: every variant sees exactly the same calls). This room owns the
 //! session slots; the other rooms keep their per-request state in slabs indexed by the same
 //! slot. It never decides anything about how a call is served.
+//!
+//! With `[workload] trace`, the sessions and their calls come from the trace instead, streamed
+//! from the file (`replay.rs`: open or session mode, `docs/traces.md`).
 
 pub mod arrivals;
 mod replay;
