@@ -9,7 +9,14 @@
 //! $T write azure 10000000 /tmp/a-10m.csv
 //! /usr/bin/time -v $T read /tmp/a-10k.csv     # Maximum resident set size (kbytes): ...
 //! /usr/bin/time -v $T read /tmp/a-10m.csv
+//! /usr/bin/time -v $T replay /tmp/a-10k.csv  # the whole simulation, not just the reader
+//! /usr/bin/time -v $T replay /tmp/a-10m.csv
 //! ```
+//!
+//! `replay FILE [open|session]` runs a scenario whose workload replays the trace through one
+//! large standard deployment (every request served), so the simulator's own memory is
+//! measured with the reader's: the replay streams the trace (one record held ahead in open
+//! mode), and the run's time series is kept at one row per hour.
 //!
 //! Formats: `azure` (no sessions), `burstgpt` (20,000 users' conversations: the session table
 //! is exercised) and `mooncake` (prompt blocks shared by leading ids: the block counter is
@@ -138,6 +145,50 @@ fn read(path: &str) -> spillway::error::Result<()> {
     Ok(())
 }
 
+/// A full simulated replay of the trace at `path` in `mode`.
+fn replay(path: &str, mode: &str) -> spillway::error::Result<()> {
+    let started = std::time::Instant::now();
+    let text = format!(
+        r#"
+[scenario]
+name = "trace-memory"
+duration = "2000h"
+drain = "1h"
+metrics_interval = "1h"
+[[pool]]
+name = "p"
+subscription = "s"
+region = "r"
+model = "gpt-4o-mini"
+tpm = 1_000_000_000
+[[deployment]]
+name = "d"
+kind = "standard"
+model = "gpt-4o-mini"
+pool = "p"
+tpm = 1_000_000_000
+[workload]
+trace = {{ file = {path:?}, mode = "{mode}", models = {{ "ChatGPT" = "gpt-4o-mini", "GPT-4" = "gpt-4o-mini" }} }}
+"#
+    );
+    let set = spillway::scenario::parse(&text, "trace-memory.toml", &[], None)?;
+    let sc = &set.variants[0];
+    let m = spillway::engine::simulate(sc, None);
+    let t = m.trace.clone().unwrap_or_default();
+    println!(
+        "replay {path} ({mode}): {} requests sent in {} sessions, {} succeeded, {} events",
+        t.requests, t.sessions, m.succeeded, m.events
+    );
+    if let Some(e) = t.error {
+        eprintln!("error: {e}");
+    }
+    eprintln!(
+        "replayed in {:.2} s (wall time, for information)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
@@ -146,8 +197,10 @@ fn main() -> ExitCode {
             Err(_) => Err(format!("'{rows}' is not a number of rows")),
         },
         ["read", path] => read(path).map_err(|e| e.to_string()),
+        ["replay", path] => replay(path, "open").map_err(|e| e.to_string()),
+        ["replay", path, mode] => replay(path, mode).map_err(|e| e.to_string()),
         _ => Err(
-            "usage: trace_memory write azure|burstgpt|mooncake ROWS FILE | trace_memory read FILE"
+            "usage: trace_memory write azure|burstgpt|mooncake ROWS FILE | trace_memory read FILE | trace_memory replay FILE [open|session]"
                 .into(),
         ),
     };

@@ -13,7 +13,7 @@ for s in foundry-parallel-load timeouts-to-triumph foundry-sensitivity; do
   echo "results/$s: $(ls "results/$s" | wc -l) files, sweep: $(ls "results/$s/sweep" | wc -l) files"
 done
 # Scenarios without a [sweep].
-for s in gateway-strategies; do
+for s in gateway-strategies azure-trace-replay mooncake-caching; do
   rm -rf "results/$s"
   ./target/release/spillway run "scenarios/$s.toml" --out "results/$s" --report --quiet > /dev/null
   echo "results/$s: $(ls "results/$s" | wc -l) files"

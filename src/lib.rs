@@ -110,6 +110,7 @@
 pub mod calibrate;
 pub mod cli;
 pub mod client;
+pub mod compare;
 pub mod deployment;
 pub mod dist;
 pub mod engine;

@@ -307,6 +307,11 @@ pub fn run_one<'a>(
     if let Some(p) = opts.progress {
         p.end(slot);
     }
+    // A trace that went bad after validation read it (changed on disk): an error, and
+    // nothing is written.
+    if let Some(msg) = metrics.trace.as_ref().and_then(|t| t.error.as_ref()) {
+        return Err(Error::Usage(format!("variant '{}': {msg}", sc.variant)));
+    }
     match metrics.stopped {
         None => Ok(metrics),
         Some(Stopped::Interrupted { .. }) => Err(Error::Interrupted),

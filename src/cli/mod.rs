@@ -3,6 +3,7 @@
 pub mod budget;
 pub mod calibrate;
 mod check;
+pub mod compare;
 pub mod completions;
 pub mod flags;
 mod gate;
@@ -71,6 +72,9 @@ pub enum Command {
     /// Fit a model's serving parameters to per-request telemetry; print [models."NAME"] blocks
     /// and the error on held-out requests (docs/calibration.md).
     Calibrate(calibrate::CalibrateArgs),
+    /// Replay observed telemetry through a scenario and compare simulated with observed
+    /// latency percentiles, failures by status and throughput (docs/compare.md).
+    Compare(compare::CompareArgs),
 }
 
 /// Arguments shared by every command that reads a scenario.
@@ -165,6 +169,7 @@ pub fn execute(cli: Cli) -> Result<u8> {
         Command::Schema => schema::schema_command(),
         Command::Models(a) => models::models_command(a),
         Command::Calibrate(a) => calibrate::calibrate_command(a),
+        Command::Compare(a) => compare::compare_command(a),
     }
 }
 

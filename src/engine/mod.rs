@@ -180,6 +180,7 @@ impl<'a> Engine<'a> {
             router,
             gateway,
             attempts,
+            workload,
             ..
         } = self;
         let active = deployments.interval_active();
@@ -190,6 +191,7 @@ impl<'a> Engine<'a> {
         m.spilled_token_cost_usd = deps.spilled_cost;
         m.client_retries = client.retries();
         m.attempts = attempts;
+        m.trace = workload.trace_counts();
         m.failovers = router.failovers() + gateway.as_ref().map_or(0, Gateway::failovers);
         if let Some(g) = gateway {
             m.gateway = g.totals();
@@ -222,8 +224,10 @@ impl<'a> Engine<'a> {
         let now = self.now;
         match ev {
             Ev::Arrival => {
-                let slot = self.workload.arrive(now);
-                self.begin_session(slot);
+                if self.workload.arrival_due(now) {
+                    let slot = self.workload.arrive(now);
+                    self.begin_session(slot);
+                }
                 self.workload.schedule_arrival(now, &mut self.queue);
             }
             Ev::UserStart { user } => {

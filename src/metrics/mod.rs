@@ -272,4 +272,6 @@ pub struct RunMetrics {
     pub span: SimTime,
     /// Why the run stopped before its end, if it did (its figures are then partial).
     pub stopped: Option<crate::engine::Stopped>,
+    /// What a trace replay sent (`[workload] trace`), and the trace's own failures.
+    pub trace: Option<crate::workload::TraceCounts>,
 }

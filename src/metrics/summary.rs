@@ -59,6 +59,9 @@ pub struct VariantSummary {
     /// Present when the scenario has `[[fault]]`s.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<FaultSummary>,
+    /// Present when the workload replays a trace (`[workload] trace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceSummary>,
     pub sim: SimInfo,
     /// CDF points for charts: `[value_ms, quantile]` (left out of `sweep.json`'s runs).
     #[serde(default)]
@@ -265,6 +268,29 @@ pub struct BackendSummary {
     pub throttle_marks: u64,
 }
 
+/// A trace replay in the summary: what was sent from the trace, and the trace's own failures
+/// (requests the recorded system failed, replayed like the others: compare
+/// `failed_in_trace` with `requests.failed`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TraceSummary {
+    /// The trace file's name (without its folder).
+    pub file: String,
+    /// Its format.
+    pub format: String,
+    /// `open` or `session`.
+    pub mode: String,
+    /// Requests sent from trace records.
+    pub requests: u64,
+    /// Sessions begun from trace records.
+    pub sessions: u64,
+    /// Requests sent whose record the trace marks as failed (BurstGPT: 0 response tokens).
+    pub failed_in_trace: u64,
+    /// Cached prompt tokens of the requests sent.
+    pub cached_prompt_tokens: u64,
+    /// Session mode: steps not sent because their session failed first.
+    pub steps_not_sent: u64,
+}
+
 /// Injected faults in the summary.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FaultSummary {
@@ -386,6 +412,7 @@ impl RunMetrics {
             deployments,
             gateway: sc.gateway.as_ref().map(|g| self.gateway_summary(sc, g)),
             faults: (!sc.faults.is_empty()).then(|| self.fault_summary(sc)),
+            trace: self.trace.as_ref().and_then(|t| trace_summary(sc, t)),
             distributions: Distributions {
                 e2e_ms: self.e2e.cdf(),
                 ttft_ms: self.ttft.cdf(),
@@ -552,4 +579,26 @@ impl RunMetrics {
                 .collect(),
         }
     }
+}
+
+/// The trace block of the summary (`None` without a trace).
+fn trace_summary(sc: &Scenario, t: &crate::workload::TraceCounts) -> Option<TraceSummary> {
+    let spec = sc.workload.trace.as_ref()?;
+    Some(TraceSummary {
+        file: spec
+            .file
+            .file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+        format: spec.format.map_or("auto", |f| f.name()).to_string(),
+        mode: match spec.mode {
+            crate::trace::TraceMode::Open => "open",
+            crate::trace::TraceMode::Session => "session",
+        }
+        .to_string(),
+        requests: t.requests,
+        sessions: t.sessions,
+        failed_in_trace: t.failed_in_trace,
+        cached_prompt_tokens: t.cached_prompt_tokens,
+        steps_not_sent: t.steps_not_sent,
+    })
 }

@@ -517,6 +517,8 @@ pub struct RawTrace {
     pub sample_seed: Option<u64>,
     /// A session id silent for longer than this starts a new session (default "1h").
     pub session_idle: Option<String>,
+    /// Whether requests keep the trace's cached prompt tokens (default true); false replays every prompt token as uncached.
+    pub prompt_cache: Option<bool>,
 }
 
 /// One step of a piecewise arrival schedule.

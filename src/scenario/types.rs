@@ -328,6 +328,8 @@ pub struct TraceSpec {
     pub sample_seed: u64,
     /// A session id silent for longer than this starts a new session.
     pub session_idle: SimTime,
+    /// Whether replayed requests keep the trace's cached prompt tokens (`prompt_cache`).
+    pub prompt_cache: bool,
 }
 
 impl TraceSpec {
@@ -347,6 +349,7 @@ impl TraceSpec {
             sample: None,
             sample_seed: 0,
             session_idle: SimTime::from_secs(3600),
+            prompt_cache: true,
         }
     }
 }

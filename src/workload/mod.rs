@@ -7,8 +7,14 @@
 //! (common random numbers: every variant sees exactly the same calls). This room owns the
 //! session slots; the other rooms keep their per-request state in slabs indexed by the same
 //! slot. It never decides anything about how a call is served.
+//!
+//! With `[workload] trace`, the sessions and their calls come from the trace instead, streamed
+//! from the file (`replay.rs`: open or session mode, `docs/traces.md`).
 
 pub mod arrivals;
+mod replay;
+
+pub use replay::TraceCounts;
 
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
@@ -155,6 +161,8 @@ pub struct Workload<'a> {
     free_calls: Vec<u32>,
     next_call_id: u64,
     begun: u64,
+    /// The trace replayed, when the scenario has one (`replay`).
+    replay: Option<Box<replay::Replay>>,
 }
 
 impl<'a> Workload<'a> {
@@ -180,7 +188,17 @@ impl<'a> Workload<'a> {
             free_calls: Vec::new(),
             next_call_id: 0,
             begun: 0,
+            replay: sc
+                .workload
+                .trace
+                .as_ref()
+                .map(|spec| Box::new(replay::Replay::new(sc, spec))),
         }
+    }
+
+    /// What the trace replay sent (`None` without a trace).
+    pub fn trace_counts(&self) -> Option<TraceCounts> {
+        self.replay.as_ref().map(|r| r.counts.clone())
     }
 
     /// Schedules the first arrival (open loop) or every user's first session (closed loop).
@@ -197,6 +215,14 @@ impl<'a> Workload<'a> {
 
     /// Schedules the open-loop arrival after `now`, if it falls within `duration`.
     pub fn schedule_arrival(&mut self, now: SimTime, q: &mut EventQueue<Ev>) {
+        if let Some(r) = self.replay.as_mut() {
+            // The trace's next session, read now: one pending arrival at a time.
+            match r.next_start(now) {
+                Some(t) if t < self.sc.duration => q.push(t, Ev::Arrival),
+                _ => r.close(),
+            }
+            return;
+        }
         let (schedule, poisson) = match &self.sc.workload.arrivals {
             Arrivals::Poisson { schedule } => (schedule, true),
             Arrivals::Constant { schedule } => (schedule, false),
@@ -207,6 +233,13 @@ impl<'a> Workload<'a> {
         {
             q.push(t, Ev::Arrival);
         }
+    }
+
+    /// Whether an arrival event begins a session now (a trace's arrival may only move its
+    /// read-ahead window on).
+    #[inline]
+    pub fn arrival_due(&self, now: SimTime) -> bool {
+        self.replay.as_ref().is_none_or(|r| r.start_due(now))
     }
 
     /// Whether a new session may still begin (`max_sessions`).
@@ -232,9 +265,15 @@ impl<'a> Workload<'a> {
     fn begin(&mut self, key: u64, user: u32, now: SimTime) -> u32 {
         self.begun += 1;
         let mut rng = stream(self.sc.seed, Stream::Session, key);
-        let u: f64 = rng.random();
-        let cdf = &self.sc.workload.class_cdf;
-        let class = cdf.partition_point(|&c| c <= u).min(cdf.len() - 1) as u16;
+        let class = match self.replay.as_ref() {
+            // A replayed session's class is its record's (the first class by default).
+            Some(r) => r.peek_start().map_or(0, |a| a.class),
+            None => {
+                let u: f64 = rng.random();
+                let cdf = &self.sc.workload.class_cdf;
+                cdf.partition_point(|&c| c <= u).min(cdf.len() - 1) as u16
+            }
+        };
         let mut s = Session {
             alive: true,
             failed: false,
@@ -250,8 +289,11 @@ impl<'a> Workload<'a> {
             rng,
             times: Breakdown::default(),
         };
-        s.pending = self.sc.workload.classes[class as usize].flow[0].calls.len() as u32;
-        match self.free.pop() {
+        s.pending = match self.replay {
+            Some(_) => 1,
+            None => self.sc.workload.classes[class as usize].flow[0].calls.len() as u32,
+        };
+        let slot = match self.free.pop() {
             Some(i) => {
                 self.sessions[i as usize] = s;
                 i
@@ -260,7 +302,11 @@ impl<'a> Workload<'a> {
                 self.sessions.push(s);
                 (self.sessions.len() - 1) as u32
             }
+        };
+        if let Some(r) = self.replay.as_mut() {
+            r.begin(slot);
         }
+        slot
     }
 
     /// The next call of the current stage of `session` to start, drawn now (always the same
@@ -268,6 +314,10 @@ impl<'a> Workload<'a> {
     /// call of the stage has started. Returns the call's slot.
     #[inline]
     pub fn next_stage_call(&mut self, session: u32) -> Option<u32> {
+        if self.replay.is_some() {
+            let call = self.replayed_call(session)?;
+            return Some(self.new_call(session, call));
+        }
         let seed = self.sc.seed;
         let s = &mut self.sessions[session as usize];
         let class = &self.sc.workload.classes[s.class as usize];
@@ -305,15 +355,20 @@ impl<'a> Workload<'a> {
             speed_z,
             key,
         };
+        Some(self.new_call(session, call))
+    }
+
+    /// Files `call`, the session's latest (numbered `seq - 1`), in a call slot.
+    pub(super) fn new_call(&mut self, session: u32, call: Call) -> u32 {
         self.next_call_id += 1;
         let c = CallSlot {
             alive: true,
             session,
-            seq,
+            seq: self.sessions[session as usize].seq - 1,
             id: self.next_call_id,
             call,
         };
-        Some(match self.free_calls.pop() {
+        match self.free_calls.pop() {
             Some(i) => {
                 self.calls[i as usize] = c;
                 i
@@ -322,7 +377,7 @@ impl<'a> Workload<'a> {
                 self.calls.push(c);
                 (self.calls.len() - 1) as u32
             }
-        })
+        }
     }
 
     /// Session slots allocated (the most sessions ever in flight at once).
@@ -408,6 +463,9 @@ impl<'a> Workload<'a> {
 
     /// The stage of `session` is done at `now`: the next one, after its think time.
     fn next_stage(&mut self, session: u32, now: SimTime, q: &mut EventQueue<Ev>) -> AfterCall {
+        if self.replay.is_some() {
+            return self.next_replayed(session, now, q);
+        }
         let s = &mut self.sessions[session as usize];
         let flow = &self.sc.workload.classes[s.class as usize].flow;
         s.stage += 1;
@@ -459,6 +517,9 @@ impl<'a> Workload<'a> {
     /// The session in `slot` ended (completed or failed) at `now`: its slot is freed, and a
     /// closed-loop user starts another session after a think time, within `duration`.
     pub fn end_session(&mut self, slot: u32, now: SimTime, q: &mut EventQueue<Ev>) {
+        if let Some(r) = self.replay.as_mut() {
+            r.end(slot);
+        }
         let s = &mut self.sessions[slot as usize];
         s.alive = false;
         let user = s.user;

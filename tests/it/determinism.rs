@@ -132,6 +132,8 @@ fn golden_results_match() {
         "timeouts-to-triumph",
         "gateway-strategies",
         "foundry-sensitivity",
+        "azure-trace-replay",
+        "mooncake-caching",
     ] {
         let out = tmp.join(name);
         let o = Command::new(env!("CARGO_BIN_EXE_spillway"))

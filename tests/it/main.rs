@@ -2,6 +2,7 @@
 
 mod calibrate;
 mod cli;
+mod compare;
 mod determinism;
 mod fidelity;
 mod gateway;

@@ -761,3 +761,213 @@ fn validate_exits_2_on_a_bad_trace_with_one_line() {
     let o = spillway(&["validate", &path]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+// ---------------------------------------------------------------------------------------------
+// The replay itself: a scenario with `[workload] trace` run end to end.
+
+/// The rows of `requests-baseline.csv` in `out`, as maps from column to text.
+fn request_rows(out: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
+    let text = std::fs::read_to_string(out.join("requests-baseline.csv")).unwrap();
+    let mut lines = text.lines();
+    let head: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines
+        .map(|l| {
+            head.iter()
+                .zip(l.split(','))
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// Runs `path` into `dir/out` with per-request rows; returns the out folder and the summary's
+/// first variant.
+fn run_replay(dir: &Path, path: &str) -> (PathBuf, serde_json::Value) {
+    let out = dir.join("out");
+    let o = spillway(&[
+        "run",
+        path,
+        "--out",
+        out.to_str().unwrap(),
+        "--requests-csv",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    (out, s["variants"][0].clone())
+}
+
+#[test]
+fn open_replay_sends_every_record_at_its_recorded_time() {
+    let dir = tempdir();
+    std::fs::copy(fixture("azure.csv"), dir.join("a.csv")).unwrap();
+    let path = scenario(&dir, r#"file = "a.csv""#, "");
+    let (out, v) = run_replay(&dir, &path);
+    let mut rows: Vec<(String, String)> = request_rows(&out)
+        .into_iter()
+        .map(|r| (r["start_s"].clone(), r["prompt_tokens"].clone()))
+        .collect();
+    rows.sort_by(|a, b| a.0.parse::<f64>().unwrap().total_cmp(&b.0.parse().unwrap()));
+    // By hand from the fixture: 18:15:46.6805900 is 0; the seventh decimal is dropped.
+    let want = [
+        ("0", "374"),
+        ("4.314579", "396"),
+        ("4.31941", "879"),
+        ("13.442866", "91"),
+    ];
+    let got: Vec<(&str, &str)> = rows.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(got, want);
+    assert_eq!(v["requests"]["sent"], 4);
+    assert_eq!(v["trace"]["requests"], 4);
+    assert_eq!(v["trace"]["sessions"], 4);
+    assert_eq!(v["trace"]["format"], "azure");
+}
+
+#[test]
+fn session_replay_waits_for_completion_plus_think_and_counts_the_traces_failures() {
+    let dir = tempdir();
+    std::fs::copy(fixture("burstgpt.csv"), dir.join("b.csv")).unwrap();
+    let models = r#"models = { "ChatGPT" = "gpt-4o-mini", "GPT-4" = "gpt-4o-mini" }"#;
+    let path = scenario(
+        &dir,
+        &format!(r#"file = "b.csv", mode = "session", {models}"#),
+        "",
+    );
+    let (out, v) = run_replay(&dir, &path);
+    // Session 1001 (key 0): rows at 5 s (took 2.5 s), 20 s (took 3 s, 0 response tokens: the
+    // trace's failure), 45 s. Its think times are 20 - 5 - 2.5 = 12.5 s and 45 - 20 - 3 = 22 s,
+    // after each simulated completion, whatever the recorded times.
+    let rows = request_rows(&out);
+    let of = |step: &str| {
+        rows.iter()
+            .find(|r| r["session"] == "0" && r["step"] == step)
+            .unwrap_or_else(|| panic!("no step {step}"))
+    };
+    let f = |r: &std::collections::BTreeMap<String, String>, k: &str| r[k].parse::<f64>().unwrap();
+    let (s0, s1, s2) = (of("0"), of("1"), of("2"));
+    assert_eq!(f(s0, "start_s"), 0.0);
+    assert!(
+        (f(s1, "start_s") - (f(s0, "end_s") + 12.5)).abs() < 2e-6,
+        "{s1:?}"
+    );
+    assert!(
+        (f(s2, "start_s") - (f(s1, "end_s") + 22.0)).abs() < 2e-6,
+        "{s2:?}"
+    );
+    // Every row sent; the failed row counted as the trace's own failure.
+    assert_eq!(rows.len(), 6);
+    assert_eq!(v["trace"]["requests"], 6);
+    assert_eq!(v["trace"]["sessions"], 4);
+    assert_eq!(v["trace"]["failed_in_trace"], 1);
+    assert_eq!(v["trace"]["mode"], "session");
+    assert_eq!(v["sessions"]["completed"], 4);
+    // In open mode the same step is sent at its recorded time (20 s after the first row).
+    let path = scenario(&dir, &format!(r#"file = "b.csv", {models}"#), "");
+    std::fs::remove_dir_all(dir.join("out")).unwrap();
+    let (out, v) = run_replay(&dir, &path);
+    let rows = request_rows(&out);
+    let at_15 = rows.iter().filter(|r| r["start_s"] == "15").count();
+    assert_eq!(at_15, 1, "{rows:?}");
+    assert_eq!(v["trace"]["failed_in_trace"], 1);
+}
+
+#[test]
+fn mooncake_cached_prefixes_reach_the_deployments_unless_prompt_cache_is_off() {
+    let dir = tempdir();
+    std::fs::copy(fixture("mooncake.jsonl"), dir.join("m.jsonl")).unwrap();
+    let spec = TraceSpec::new(dir.join("m.jsonl"));
+    let cached: u64 = read(&spec)
+        .iter()
+        .map(|r| u64::from(r.cached_prompt_tokens))
+        .sum();
+    assert!(cached > 0);
+    let path = scenario(&dir, r#"file = "m.jsonl""#, "");
+    let (_, with) = run_replay(&dir, &path);
+    assert_eq!(with["trace"]["cached_prompt_tokens"], cached);
+    assert_eq!(with["tokens"]["cached_prompt"], cached);
+    std::fs::remove_dir_all(dir.join("out")).unwrap();
+    let path = scenario(&dir, r#"file = "m.jsonl", prompt_cache = false"#, "");
+    let (_, without) = run_replay(&dir, &path);
+    assert_eq!(without["trace"]["cached_prompt_tokens"], 0);
+    assert_eq!(without["tokens"]["cached_prompt"], 0);
+    // The same requests; cached prefixes are not pre-filled again, so first tokens come sooner.
+    assert_eq!(with["requests"]["sent"], without["requests"]["sent"]);
+    let ttft = |v: &serde_json::Value| v["latency_ms"]["ttft"]["mean"].as_f64().unwrap();
+    assert!(ttft(&with) < ttft(&without), "{with} {without}");
+}
+
+#[test]
+fn replay_is_byte_identical_twice_and_for_any_thread_count() {
+    let dir = tempdir();
+    let path = crate::scenario_path("azure-trace-replay.toml");
+    let run = |name: &str, jobs: &str| {
+        let out = dir.join(name);
+        let o = spillway(&[
+            "run",
+            &path,
+            "--out",
+            out.to_str().unwrap(),
+            "--requests-csv",
+            "--jobs",
+            jobs,
+            "-q",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let a = run("a", "1");
+    let b = run("b", "4");
+    let c = run("c", "4");
+    assert!(
+        a.len() >= 7,
+        "{:?}",
+        a.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    for ((na, fa), ((nb, fb), (nc, fc))) in a.iter().zip(b.iter().zip(&c)) {
+        assert_eq!((na, na), (nb, nc));
+        assert!(fa == fb && fb == fc, "{na} differs");
+    }
+}
+
+#[test]
+fn a_bad_row_exits_2_and_writes_nothing() {
+    let dir = tempdir();
+    std::fs::copy(fixture("unsorted.csv"), dir.join("u.csv")).unwrap();
+    let path = scenario(&dir, r#"file = "u.csv""#, "");
+    let out = dir.join("out");
+    let o = spillway(&["run", &path, "--out", out.to_str().unwrap(), "-q"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("u.csv:4:1:"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing is written");
+}
+
+#[test]
+fn a_trace_that_goes_bad_after_validation_is_an_error_naming_its_line() {
+    let dir = tempdir();
+    let file = dir.join("t.csv");
+    let good = "timestamp,prompt,completion\n0,100,10\n1,100,10\n2,100,10\n";
+    std::fs::write(&file, good).unwrap();
+    let path = scenario(&dir, r#"file = "t.csv""#, "");
+    let set = load(&path).unwrap_or_else(|e| panic!("{e}"));
+    // The file changes between validation and the run: its third row is now malformed.
+    std::fs::write(&file, good.replace("2,100,10", "2,1x0,10")).unwrap();
+    let chosen: Vec<_> = set.variants.iter().collect();
+    let err = match spillway::runner::run_variants(&chosen, |_| Ok(None)) {
+        Ok(_) => panic!("the run must fail"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("t.csv:4:"), "{err}");
+}

@@ -119,6 +119,7 @@ pub(super) fn check(t: &RawTrace, c: &Ctx, seed: u64) -> Result<TraceSpec> {
     if spec.session_idle == SimTime::ZERO {
         return Err(c.err(k("session_idle"), "must be longer than 0s"));
     }
+    spec.prompt_cache = t.prompt_cache.unwrap_or(true);
     Ok(spec)
 }
 
