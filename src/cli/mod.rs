@@ -9,6 +9,7 @@ pub mod report;
 pub mod schema;
 mod sets;
 mod sweep;
+pub mod table_args;
 pub mod validate;
 
 pub use check::CheckArgs;
@@ -116,6 +117,8 @@ pub struct RunArgs {
     /// Print nothing on stderr (no event counts or timings).
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub table: table_args::TableArgs,
 }
 
 fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
@@ -169,6 +172,10 @@ pub(crate) fn show_progress(quiet: bool) -> bool {
 fn run(a: RunArgs) -> Result<u8> {
     let set = load(&a.scenario)?;
     let chosen = runner::select(&set, &a.variants)?;
+    let (slos, baseline) = (
+        crate::slo::from_set(&set)?,
+        table_args::baseline(&a.table, &chosen)?,
+    );
     if let Some(dir) = &a.out {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
     }
@@ -192,7 +199,7 @@ fn run(a: RunArgs) -> Result<u8> {
         })
     })?;
     let wall = started.elapsed().as_secs_f64();
-    let summary = runner::summary(&set, &runs);
+    let summary = table_args::finish(runner::summary(&set, &runs), &slos, baseline);
     if let Some(dir) = &a.out {
         write_atomic(
             &dir.join("summary.json"),
@@ -227,11 +234,14 @@ fn run(a: RunArgs) -> Result<u8> {
         Format::Json => "json",
         Format::Markdown => "markdown",
     };
-    let text = output::exporter(name)
-        .expect("known format")
-        .render(&summary);
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
+    if a.format == Format::Table {
+        table_args::print(&a.table, &summary);
+    } else {
+        let text = output::exporter(name)
+            .expect("known format")
+            .render(&summary);
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
     if !a.quiet {
         let events: u64 = runs.iter().map(|r| r.metrics.events).sum();
         eprintln!(

@@ -17,6 +17,10 @@ pub enum Mark {
     Dot(RGBColor),
     /// A line with a marker on it.
     LineMarker(RGBColor, Dash, Shape),
+    /// A hollow dot: a white disc ringed in a colour.
+    Hollow(RGBColor),
+    /// A dot with a wide ring around it (the verdict's pick).
+    Ringed(RGBColor),
 }
 
 /// A point marker.
@@ -145,6 +149,15 @@ fn draw_mark(area: &Area, x: i32, cy: i32, mark: &Mark) -> std::result::Result<(
         Mark::Dot(c) => {
             area.draw(&Circle::new((x + 14, cy), 6, c.filled()))?;
             area.draw(&Circle::new((x + 14, cy), 6, INK.stroke_width(1)))?;
+        }
+        Mark::Hollow(c) => {
+            area.draw(&Circle::new((x + 14, cy), 6, WHITE.filled()))?;
+            area.draw(&Circle::new((x + 14, cy), 6, c.stroke_width(2)))?;
+        }
+        Mark::Ringed(c) => {
+            area.draw(&Circle::new((x + 14, cy), 6, c.filled()))?;
+            area.draw(&Circle::new((x + 14, cy), 6, INK.stroke_width(1)))?;
+            area.draw(&Circle::new((x + 14, cy), 10, INK.stroke_width(2)))?;
         }
         Mark::LineMarker(c, d, shape) => {
             draw_mark(area, x, cy, &Mark::Line(*c, *d))?;

@@ -25,6 +25,7 @@ use super::limits::{Limits, Range};
 use super::raw::RawScenario;
 use super::{Scenario, Workload};
 
+pub(super) use meta::check_baseline;
 pub(super) use models::Models;
 
 /// Where the checks run: the file and variant that errors name.
@@ -116,5 +117,6 @@ pub(crate) fn validate(
             classes,
             class_cdf,
         },
+        baseline: raw.scenario.baseline.clone(),
     })
 }
