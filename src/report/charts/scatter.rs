@@ -279,8 +279,9 @@ fn draw_labels(c: &mut Chart, sc: &Scatter, on_front: &[bool], x: &Axis, y: &Axi
         {
             Some(g) => {
                 counts[g] += 1;
-                if counts[g] == 2 {
-                    labels[g] = format!("{}, {}", labels[g], sc.points[k].label);
+                let both = format!("{}, {}", labels[g], sc.points[k].label);
+                if counts[g] == 2 && both.chars().count() <= 48 {
+                    labels[g] = both;
                 } else {
                     let first = &sc.points[shown[g]].label;
                     labels[g] = format!("{first} and {} more at this spot", counts[g] - 1);

@@ -54,6 +54,9 @@ pub fn pareto_chart(s: &Sweep) -> Result<Figure> {
     } else {
         Vec::new()
     };
+    if !s.slos.is_empty() {
+        legend.push(("meets every SLO".into(), Mark::Dot(kit::MUTED)));
+    }
     if points.iter().any(|p| p.hollow) {
         legend.push(("misses an SLO".into(), Mark::Hollow(kit::MUTED)));
     }

@@ -204,6 +204,19 @@ pub fn verdict(s: &Sweep) -> Vec<Sentence> {
                     "; it cuts {} of its answers short at max_tokens",
                     fmt_ratio(tr / 100.0)
                 ));
+                let alt = cells_at(s, l)
+                    .into_iter()
+                    .filter(|c| meets_all(s, c.2, c.3) == Some(true) && !truncates(s, c.2, c.3))
+                    .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.total_cmp(&b.0)));
+                if let Some((a95, acost, ap, av)) = alt {
+                    t = t.text(", so weigh it against the cheapest that does not: ");
+                    t = cell_name(s, t, ap, av);
+                    t = t.text(format!(
+                        " ({} per 1K sessions, p95 session {})",
+                        fmt_usd(acost),
+                        fmt_secs(a95 * 1e3)
+                    ));
+                }
             }
             t.text(").")
         })
