@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-for s in foundry-parallel-load timeouts-to-triumph; do
+for s in foundry-parallel-load timeouts-to-triumph foundry-sensitivity; do
   rm -rf "results/$s"
   ./target/release/spillway run "scenarios/$s.toml" --out "results/$s" --report --quiet > /dev/null
   ./target/release/spillway sweep "scenarios/$s.toml" --out "results/$s/sweep" --report --quiet > /dev/null
@@ -18,3 +18,7 @@ for s in gateway-strategies; do
   ./target/release/spillway run "scenarios/$s.toml" --out "results/$s" --report --quiet > /dev/null
   echo "results/$s: $(ls "results/$s" | wc -l) files"
 done
+# The calibration example (docs/calibration.md): LatencyLab's real requests, fitted per endpoint.
+rm -rf results/latencylab-calibration
+./target/release/spillway calibrate data/latencylab/prompt.csv --out results/latencylab-calibration --quiet > /dev/null
+echo "results/latencylab-calibration: $(ls results/latencylab-calibration | wc -l) files"

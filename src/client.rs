@@ -43,7 +43,7 @@ pub fn decide(
     let retryable = if status == CLIENT_TIMEOUT {
         policy.retry_on_timeout
     } else {
-        policy.retry_statuses.contains(&status)
+        policy.retry_statuses.contains(status)
     };
     if !retryable || retries >= policy.max_retries {
         return Decision::GiveUp(Outcome::of_failure(status));
@@ -186,7 +186,7 @@ mod tests {
             backoff_max: SimTime::from_secs(8),
             backoff_jitter: 0.25,
             retry_after_cap: SimTime::from_secs(60),
-            retry_statuses: vec![408, 429, 500, 502, 503, 504],
+            retry_statuses: crate::gateway::StatusSet(vec![(408, 408), (429, 429), (500, 599)]),
             retry_on_timeout: true,
         }
     }

@@ -222,6 +222,24 @@ impl Dist {
         Ok(Dist { kind, min, max })
     }
 
+    /// A share in [0, 1] (e.g. of a prompt that is cached): a constant must be in range; the
+    /// samples of a distribution are clamped to it.
+    pub fn share(raw: &RawDist) -> Result<Dist, String> {
+        if let RawDist::Constant(v) = raw
+            && !(0.0..=1.0).contains(v)
+        {
+            return Err(format!("a share from 0 to 1, got {v}"));
+        }
+        let mut d = Dist::from_raw(raw, 0.0)?;
+        d.max = d.max.min(1.0);
+        Ok(d)
+    }
+
+    /// Whether every draw is the same number (sampling takes nothing from the generator).
+    pub fn is_constant(&self) -> bool {
+        matches!(self.kind, DistKind::Constant(_))
+    }
+
     /// Draws one value, clamped to the distribution's bounds.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         let v = match &self.kind {

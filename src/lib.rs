@@ -107,6 +107,7 @@
 //! # Ok::<(), spillway::error::Error>(())
 //! ```
 
+pub mod calibrate;
 pub mod cli;
 pub mod client;
 pub mod deployment;
@@ -125,6 +126,7 @@ pub mod scenario;
 pub mod slo;
 pub mod sweep;
 pub mod time;
+pub mod trace;
 pub mod words;
 pub mod workload;
 

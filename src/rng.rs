@@ -31,6 +31,13 @@ pub enum Stream {
     Faults = 6,
     /// Semantic-cache draws of one run (one per request, whether it hits).
     Cache = 7,
+    /// One call's own draws that must not disturb its session's stream (e.g. its cached
+    /// prompt share), keyed by the call.
+    Call = 8,
+    /// One attempt's serving draws (decode speed, time-to-first-token noise), keyed by the
+    /// call and the attempt number: a retry is served at a fresh speed, the same in every
+    /// variant.
+    Attempt = 9,
 }
 
 /// SplitMix64 finalizer: a bijective, well-mixed hash of one word.

@@ -100,12 +100,15 @@ mod tests {
     fn call() -> Call {
         Call {
             class: 0,
+            step: 0,
             model: 0,
             prompt: 100,
+            cached: 0,
             want: 10,
             max_tokens: None,
             streaming: false,
             speed_z: 0.0,
+            key: 0,
         }
     }
 

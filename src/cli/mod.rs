@@ -1,10 +1,12 @@
 //! Command-line arguments (as written, by clap) and the commands they run.
 
+pub mod calibrate;
 mod check;
 pub mod completions;
 pub mod flags;
 mod gate;
 pub mod init;
+pub mod models;
 pub mod report;
 pub mod schema;
 mod sets;
@@ -61,6 +63,12 @@ pub enum Command {
     Man(completions::ManArgs),
     /// Print the JSON Schema of the scenario file (for editors: a `#:schema PATH` first line).
     Schema,
+    /// List the model catalogue (speeds, quotas, PTU sizing, prices); with NAME, every figure
+    /// of that model with its source.
+    Models(models::ModelsArgs),
+    /// Fit a model's serving parameters to per-request telemetry; print [models."NAME"] blocks
+    /// and the error on held-out requests (docs/calibration.md).
+    Calibrate(calibrate::CalibrateArgs),
 }
 
 /// Arguments shared by every command that reads a scenario.
@@ -153,6 +161,8 @@ pub fn execute(cli: Cli) -> Result<u8> {
         Command::Completions(a) => completions::completions_command(a),
         Command::Man(a) => completions::man_command(a),
         Command::Schema => schema::schema_command(),
+        Command::Models(a) => models::models_command(a),
+        Command::Calibrate(a) => calibrate::calibrate_command(a),
     }
 }
 

@@ -7,7 +7,7 @@
 //! bucket is above 100%; a 429 there spills to the standard target when there is one, as does
 //! an injected 5xx.
 
-use super::{Admitted, Attempt, Deployments, Reject, Timers};
+use super::{Admitted, Attempt, Deployments, Reject, Try};
 use crate::events::{Ev, EventQueue};
 use crate::metrics::Audit;
 use crate::scenario::DeploymentKind;
@@ -15,26 +15,23 @@ use crate::time::SimTime;
 use crate::workload::Call;
 
 impl Deployments<'_> {
-    /// Deployment `d` answers the attempt of `slot` carrying `call` at `now`. Admitted, the
+    /// Deployment `d` answers attempt `at` carrying `call`. Admitted, the
     /// attempt is served (its deadline and first events are scheduled on `q`); `headers`
     /// asks for the load its response headers report. Spillover is followed here: the
     /// service itself forwards a provisioned deployment's 429 or 5xx to its target.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
     pub fn admit(
         &mut self,
-        slot: u32,
+        at: &Try,
         d: usize,
         call: &Call,
-        now: SimTime,
-        timers: Timers,
         headers: bool,
         q: &mut EventQueue<Ev>,
         audit: Option<&mut (dyn Audit + '_)>,
     ) -> Result<Admitted, Reject> {
-        self.admit_at(slot, d, call, now, timers, q, audit)?;
+        self.admit_at(at, d, call, q, audit)?;
         let utilization = if headers {
-            self.reported_utilization(d, now)
+            self.reported_utilization(d, at.now)
         } else {
             0.0
         };
@@ -42,17 +39,15 @@ impl Deployments<'_> {
     }
 
     #[inline]
-    #[allow(clippy::too_many_arguments)]
     fn admit_at(
         &mut self,
-        slot: u32,
+        at: &Try,
         d: usize,
         call: &Call,
-        now: SimTime,
-        timers: Timers,
         q: &mut EventQueue<Ev>,
         mut audit: Option<&mut (dyn Audit + '_)>,
     ) -> Result<(), Reject> {
+        let now = at.now;
         if self.faults.any(d) {
             let inj = self.faults.inject(d, now, &mut self.metrics[d]);
             if inj.capacity_429 {
@@ -61,13 +56,8 @@ impl Deployments<'_> {
             if let Some(rej) = inj.answer {
                 self.metrics[d].attempts += 1;
                 // The service forwards a provisioned deployment's 5xx to its spillover target.
-                if let DeploymentKind::Provisioned {
-                    spillover: Some(t), ..
-                } = self.sc.deployments[d].kind
-                    && rej.status >= 500
-                {
-                    self.spill(slot, t);
-                    return self.admit_at(slot, t, call, now, timers, q, audit);
+                if rej.status >= 500 {
+                    return self.spill_or(at, d, call, rej, q, audit);
                 }
                 return Err(rej);
             }
@@ -80,6 +70,18 @@ impl Deployments<'_> {
         }
         let dep = &self.sc.deployments[d];
         let model = &self.sc.models[dep.model];
+        if let Some(window) = model.context_window
+            && call.prompt as u64 + call.max_tokens.unwrap_or(0) as u64 > window as u64
+        {
+            // 400 "context_length_exceeded"; a provisioned deployment spills it too [facts].
+            self.metrics[d].attempts += 1;
+            self.metrics[d].rejected_400 += 1;
+            let rej = Reject {
+                status: 400,
+                at: None,
+            };
+            return self.spill_or(at, d, call, rej, q, audit);
+        }
         let est_completion = call.max_tokens.unwrap_or(model.default_max_tokens_estimate) as u64;
         let dm = &mut self.metrics[d];
         dm.attempts += 1;
@@ -96,7 +98,12 @@ impl Deployments<'_> {
                 let r2 = tw.check(now, est);
                 if r1.is_err() || r2.is_err() {
                     // A rejected request still counts against the request window; the
-                    // Retry-After the service returns accounts for it.
+                    // Retry-After the service returns accounts for it. It is not charged to the
+                    // token window: in a public test log (stuartleeks/aoai-testing,
+                    // results/chat.md, "max_tokens=2000 (extended)") a client sending a call
+                    // every second got 429s for a minute and then successes again as the first
+                    // admitted charges expired, which could not happen if each rejected call's
+                    // 2,000-token estimate had been charged.
                     let r1 = if count_rejected_requests {
                         rw.charge(now, 1);
                         rw.check(now, 1)
@@ -105,10 +112,10 @@ impl Deployments<'_> {
                     };
                     dm.rejected_429 += 1;
                     self.interval_429 += 1;
-                    let at = r1.err().unwrap_or(now).max(r2.err().unwrap_or(now));
+                    let when = r1.err().unwrap_or(now).max(r2.err().unwrap_or(now));
                     return Err(Reject {
                         status: 429,
-                        at: Some(at.ceil_ms_after(now)),
+                        at: Some(when.ceil_ms_after(now)),
                     });
                 }
                 rw.charge(now, 1);
@@ -119,25 +126,19 @@ impl Deployments<'_> {
                 }
                 est as f64
             }
-            DeploymentKind::Provisioned {
-                output_ratio,
-                spillover,
-                ..
-            } => {
-                let est = call.prompt as f64 + output_ratio * est_completion as f64;
+            DeploymentKind::Provisioned { output_ratio, .. } => {
+                // Cached prompt tokens are left out of PTU utilization [facts].
+                let est = (call.prompt - call.cached) as f64 + output_ratio * est_completion as f64;
                 let bucket = st.bucket.as_mut().expect("provisioned has a bucket");
-                if let Err(at) = bucket.try_admit(now, est) {
+                if let Err(when) = bucket.try_admit(now, est) {
                     dm.rejected_429 += 1;
                     self.interval_429 += 1;
-                    if let Some(t) = spillover {
-                        // The service forwards the 429 to the spillover deployment itself.
-                        self.spill(slot, t);
-                        return self.admit_at(slot, t, call, now, timers, q, audit);
-                    }
-                    return Err(Reject {
+                    let rej = Reject {
                         status: 429,
-                        at: Some(at.ceil_ms_after(now)),
-                    });
+                        at: Some(when.ceil_ms_after(now)),
+                    };
+                    // The service forwards the 429 to the spillover deployment itself.
+                    return self.spill_or(at, d, call, rej, q, audit);
                 }
                 dm.charged_estimate += est.round() as u64;
                 if let Some(a) = audit {
@@ -156,14 +157,32 @@ impl Deployments<'_> {
             }
         };
         self.metrics[d].admitted += 1;
-        self.serve(slot, d, call, estimate, now, timers, q);
+        self.serve(at, d, call, estimate, q);
         Ok(())
     }
 
-    fn spill(&mut self, slot: u32, target: usize) {
-        self.slots[slot as usize].spilled = true;
+    /// Deployment `d` answered `rej`: a provisioned deployment with a spillover target
+    /// forwards the attempt there; when the target rejects it too, the client sees `d`'s own
+    /// answer (its status and Retry-After).
+    fn spill_or(
+        &mut self,
+        at: &Try,
+        d: usize,
+        call: &Call,
+        rej: Reject,
+        q: &mut EventQueue<Ev>,
+        audit: Option<&mut (dyn Audit + '_)>,
+    ) -> Result<(), Reject> {
+        let DeploymentKind::Provisioned {
+            spillover: Some(t), ..
+        } = self.sc.deployments[d].kind
+        else {
+            return Err(rej);
+        };
+        self.slots[at.slot as usize].spilled = true;
         self.spilled += 1;
-        self.metrics[target].spilled_in += 1;
+        self.metrics[t].spilled_in += 1;
+        self.admit_at(at, t, call, q, audit).map_err(|_| rej)
     }
 
     /// What deployment `d`'s response headers say about its load now: the share of the
@@ -182,17 +201,28 @@ impl Deployments<'_> {
 
 impl Attempt {
     /// A fresh attempt `id` of `call` on deployment `dep`.
-    pub(super) fn admitted(id: u64, dep: usize, call: &Call, estimate: f64, spilled: bool) -> Self {
+    pub(super) fn admitted(
+        id: u64,
+        dep: usize,
+        call: &Call,
+        estimate: f64,
+        spilled: bool,
+        now: SimTime,
+    ) -> Self {
         Attempt {
             id,
             phase: super::Phase::Idle,
             dep: dep as u32,
             prompt: call.prompt,
+            cached: call.cached,
             tokens: call.tokens(),
             streaming: call.streaming,
             deadline: super::DeadlineKind::Client,
             spilled,
             first_token: SimTime::MAX,
+            admitted: now,
+            served: now,
+            ttft_noise: 1.0,
             estimate,
             rate: 1.0,
             v_start: 0.0,

@@ -72,6 +72,20 @@ pub struct Timers {
     pub gateway: Option<SimTime>,
 }
 
+/// One attempt being admitted: whose, which, when, under which timers.
+#[derive(Clone, Copy, Debug)]
+pub struct Try {
+    /// The call slot.
+    pub slot: u32,
+    /// The attempt's number within its call (0 = first; router failovers and gateway retries
+    /// count): a fresh attempt is served at a fresh speed.
+    pub attempt: u32,
+    /// Now.
+    pub now: SimTime,
+    /// The timers that may end it.
+    pub timers: Timers,
+}
+
 /// Which timer ends an attempt first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeadlineKind {
@@ -90,6 +104,10 @@ pub struct Completed {
     pub dep: usize,
     /// Completion tokens delivered.
     pub tokens: u32,
+    /// When it was admitted.
+    pub admitted: SimTime,
+    /// When it got a concurrency slot (prefill began).
+    pub served: SimTime,
     /// When its first token came out.
     pub first_token: SimTime,
 }
@@ -119,6 +137,8 @@ struct Attempt {
     phase: Phase,
     dep: u32,
     prompt: u32,
+    /// Prompt tokens that are a cached prefix.
+    cached: u32,
     tokens: u32,
     streaming: bool,
     deadline: DeadlineKind,
@@ -126,6 +146,10 @@ struct Attempt {
     /// [`Deployments::new_client_attempt`]).
     spilled: bool,
     first_token: SimTime,
+    admitted: SimTime,
+    served: SimTime,
+    /// Pre-fill multiplier of this attempt (its time-to-first-token noise).
+    ttft_noise: f64,
     estimate: f64,
     rate: f64,
     v_start: f64,
@@ -138,11 +162,15 @@ impl Default for Attempt {
             phase: Phase::Idle,
             dep: 0,
             prompt: 0,
+            cached: 0,
             tokens: 0,
             streaming: false,
             deadline: DeadlineKind::Client,
             spilled: false,
             first_token: SimTime::MAX,
+            admitted: SimTime::ZERO,
+            served: SimTime::ZERO,
+            ttft_noise: 1.0,
             estimate: 0.0,
             rate: 1.0,
             v_start: 0.0,
@@ -156,8 +184,12 @@ struct DepState {
     base_limits: (u64, u64),
     /// Whether decode speed is independent of concurrency.
     flat: bool,
-    /// Per-request decode speed variation, with its constants computed once.
+    /// Whether time to first token is independent of concurrency.
+    flat_ttft: bool,
+    /// Per-attempt decode speed variation, with its constants computed once.
     speed_variation: SpeedVariation,
+    /// Per-attempt time-to-first-token noise.
+    ttft_variation: SpeedVariation,
     tokens: Option<RollingWindow>,
     requests: Option<RollingWindow>,
     bucket: Option<LeakyBucket>,
@@ -384,7 +416,9 @@ impl DepState {
                 requests.as_ref().map_or(0, |w| w.limit()),
             ),
             flat: crate::scenario::is_flat(&d.serving.speed_table),
+            flat_ttft: crate::scenario::is_flat(&d.serving.ttft_table),
             speed_variation: SpeedVariation::new(d.serving.decode_variation_cv),
+            ttft_variation: SpeedVariation::new(d.serving.ttft_variation_cv),
             tokens,
             requests,
             bucket,

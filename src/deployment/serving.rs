@@ -2,17 +2,25 @@
 //! fixed speed, or under processor sharing when speed depends on concurrency), and the
 //! accounting of what it processed (tokens, cost, the PTU bucket's correction).
 
-use super::{Attempt, Completed, DeadlineKind, Deployments, Expired, Phase, Timers, is_decoding};
+use super::{
+    Attempt, Completed, DeadlineKind, DepState, Deployments, Expired, Phase, Timers, Try,
+    is_decoding,
+};
+use rand_distr::{Distribution, StandardNormal};
+
 use crate::events::{Ev, EventQueue};
 use crate::metrics::Audit;
+use crate::rng::{Stream, stream};
 use crate::scenario::{DeploymentKind, Serving};
 use crate::time::SimTime;
 use crate::workload::Call;
 
-/// Time to first token once an attempt holds a slot: fixed latency plus prompt processing.
+/// Time to first token once an attempt holds a slot, alone and without noise: fixed latency
+/// plus processing of the prompt's uncached tokens (a cached prefix is not processed again).
 #[inline]
-pub fn prefill_time(serving: &Serving, prompt: u32) -> SimTime {
-    serving.ttft_base + SimTime::from_secs_f64(prompt as f64 / serving.prefill_tokens_per_s)
+pub fn prefill_time(serving: &Serving, uncached_prompt: u32) -> SimTime {
+    serving.ttft_base
+        + SimTime::from_secs_f64(uncached_prompt as f64 / serving.prefill_tokens_per_s)
 }
 
 /// Per-request decode speed multiplier: lognormal with mean 1 and a given coefficient of
@@ -76,31 +84,61 @@ pub fn first_deadline(
     (deadline, kind)
 }
 
+/// The standard normal draws behind an attempt's decode speed and (when the deployment has
+/// time-to-first-token noise) its TTFT noise. The first attempt's speed is the call's own draw;
+/// a later attempt (retry or failover: another replica) draws a fresh one from the attempt's
+/// stream, keyed by the call and the attempt number, so every variant sees the same draws.
+#[inline]
+fn attempt_draws(seed: u64, serving: &Serving, call: &Call, attempt: u32) -> (f64, Option<f64>) {
+    let fresh = attempt > 0 && serving.fresh_speed_per_attempt;
+    let noise = serving.ttft_variation_cv > 0.0;
+    if !fresh && !noise {
+        return (call.speed_z, None);
+    }
+    let mut r = stream(seed, Stream::Attempt, call.key ^ attempt as u64);
+    let z: f64 = StandardNormal.sample(&mut r);
+    let speed = if fresh { z } else { call.speed_z };
+    (speed, noise.then(|| StandardNormal.sample(&mut r)))
+}
+
+impl DepState {
+    /// Pre-fill time of attempt `a` starting with `n` attempts in service (itself included).
+    #[inline]
+    fn prefill(&self, serving: &Serving, a: &Attempt, n: u32) -> SimTime {
+        let base = prefill_time(serving, a.prompt - a.cached);
+        if a.ttft_noise == 1.0 && self.flat_ttft {
+            return base;
+        }
+        SimTime::from_secs_f64(base.as_secs_f64() * serving.ttft_factor(n as usize) * a.ttft_noise)
+    }
+}
+
 impl Deployments<'_> {
     /// Starts serving the attempt of `slot` just admitted by deployment `d` with `estimate`
     /// charged: schedules its deadline (when it can fire) and pre-fills it, or queues it
     /// behind the concurrency cap.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn serve(
         &mut self,
-        slot: u32,
+        at: &Try,
         d: usize,
         call: &Call,
         estimate: f64,
-        now: SimTime,
-        timers: Timers,
         q: &mut EventQueue<Ev>,
     ) {
+        let (slot, now) = (at.slot, at.now);
         self.next_attempt += 1;
         let id = self.next_attempt;
         let dep = &self.sc.deployments[d];
         let st = &mut self.deps[d];
         let a = &mut self.slots[slot as usize];
-        *a = Attempt::admitted(id, d, call, estimate, a.spilled);
-        let (deadline, kind) = first_deadline(now, timers, dep.completion_window, call.streaming);
+        *a = Attempt::admitted(id, d, call, estimate, a.spilled, now);
+        let (deadline, kind) =
+            first_deadline(now, at.timers, dep.completion_window, call.streaming);
         a.deadline = kind;
-        a.rate = dep.serving.decode_tokens_per_s * st.speed_variation.multiplier(call.speed_z);
+        let (speed_z, ttft_noise) = attempt_draws(self.sc.seed, &dep.serving, call, at.attempt);
+        a.rate = dep.serving.decode_tokens_per_s * st.speed_variation.multiplier(speed_z);
+        a.ttft_noise = ttft_noise.map_or(1.0, |z| st.ttft_variation.multiplier(z));
         let queued = dep.max_concurrency.is_some_and(|cap| st.busy >= cap);
         // Most deadlines never fire. When the attempt starts at once and its speed does not
         // depend on concurrency, its first token and its end are known now; a deadline that
@@ -108,7 +146,7 @@ impl Deployments<'_> {
         let needed = queued
             || !st.flat
             || deadline <= {
-                let first = now + prefill_time(&dep.serving, call.prompt);
+                let first = now + st.prefill(&dep.serving, a, st.busy + 1);
                 let ends = if call.streaming {
                     first
                 } else {
@@ -141,9 +179,11 @@ impl Deployments<'_> {
     fn start_prefill(&mut self, slot: u32, now: SimTime, q: &mut EventQueue<Ev>) {
         let a = &mut self.slots[slot as usize];
         let d = a.dep as usize;
-        self.deps[d].busy += 1;
+        let st = &mut self.deps[d];
+        st.busy += 1;
         a.phase = Phase::Prefill;
-        let dt = prefill_time(&self.sc.deployments[d].serving, a.prompt);
+        a.served = now;
+        let dt = st.prefill(&self.sc.deployments[d].serving, a, st.busy);
         q.push(
             now + dt,
             Ev::PrefillDone {
@@ -260,10 +300,14 @@ impl Deployments<'_> {
         let a = &self.slots[slot as usize];
         let dm = &mut self.metrics[d];
         let st = &mut self.deps[d];
+        // The cached prefix of a processed prompt.
+        let cached = a.cached.min(prompt);
         match dep.kind {
             DeploymentKind::Provisioned { output_ratio, .. } => {
-                let actual = prompt as f64 + output_ratio * completion as f64;
+                // Cached prompt tokens are left out of PTU utilization [facts].
+                let actual = (prompt - cached) as f64 + output_ratio * completion as f64;
                 st.interval_normalized += actual;
+                dm.normalized_tokens += actual;
                 let bucket = st.bucket.as_mut().expect("provisioned");
                 bucket.correct(now, actual - a.estimate);
                 if let Some(au) = audit {
@@ -280,10 +324,15 @@ impl Deployments<'_> {
             }
             DeploymentKind::Standard { .. } => {
                 if bill {
-                    let cost = (prompt as f64 * model.price_input_per_1m
+                    let cost = ((prompt - cached) as f64 * model.price_input_per_1m
+                        + cached as f64 * model.price_cached_input_per_1m
                         + completion as f64 * model.price_output_per_1m)
                         / 1e6;
                     dm.token_cost_usd += cost;
+                    dm.billed_completion_tokens += completion as u64;
+                    dm.cache_savings_usd += cached as f64
+                        * (model.price_input_per_1m - model.price_cached_input_per_1m)
+                        / 1e6;
                     if a.spilled {
                         self.spilled_cost += cost;
                     }
@@ -291,6 +340,7 @@ impl Deployments<'_> {
             }
         }
         dm.prompt_tokens += prompt as u64;
+        dm.cached_prompt_tokens += cached as u64;
         dm.completion_tokens += completion as u64;
         st.interval_tokens += prompt as u64 + completion as u64;
     }
@@ -312,6 +362,8 @@ impl Deployments<'_> {
         Completed {
             dep: d,
             tokens: a.tokens,
+            admitted: a.admitted,
+            served: a.served,
             first_token: a.first_token,
         }
     }
@@ -388,8 +440,6 @@ impl Deployments<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::{Stream, stream};
-    use rand_distr::{Distribution, StandardNormal};
 
     #[test]
     fn speed_multiplier_has_mean_one() {

@@ -47,12 +47,15 @@ rpm = 600
 fn call(prompt: u32, want: u32, max_tokens: Option<u32>, streaming: bool) -> Call {
     Call {
         class: 0,
+        step: 0,
         model: 0,
         prompt,
+        cached: 0,
         want,
         max_tokens,
         streaming,
         speed_z: 0.0,
+        key: 0,
     }
 }
 
@@ -70,7 +73,13 @@ fn admit(
     now: SimTime,
 ) -> Result<Admitted, Reject> {
     deps.new_client_attempt(slot);
-    deps.admit(slot, d, c, now, TIMERS, false, q, None)
+    let at = Try {
+        slot,
+        attempt: 0,
+        now,
+        timers: TIMERS,
+    };
+    deps.admit(&at, d, c, false, q, None)
 }
 
 #[test]
@@ -248,8 +257,13 @@ fn a_deadline_that_cannot_fire_is_not_scheduled_and_a_streaming_one_stops_at_the
     let mut q = EventQueue::default();
     let mut deps = Deployments::new(&sc, &mut q, false);
     deps.new_client_attempt(0);
-    deps.admit(0, 0, &c, SimTime::ZERO, short, false, &mut q, None)
-        .unwrap();
+    let at = Try {
+        slot: 0,
+        attempt: 0,
+        now: SimTime::ZERO,
+        timers: short,
+    };
+    deps.admit(&at, 0, &c, false, &mut q, None).unwrap();
     let kinds: Vec<Ev> = std::iter::from_fn(|| {
         let (t, ev) = q.pop()?;
         if let Ev::PrefillDone { slot, .. } = ev {
@@ -270,8 +284,13 @@ fn a_deadline_that_cannot_fire_is_not_scheduled_and_a_streaming_one_stops_at_the
     let mut q = EventQueue::default();
     let mut deps = Deployments::new(&sc, &mut q, false);
     deps.new_client_attempt(0);
-    deps.admit(0, 0, &c, SimTime::ZERO, short, false, &mut q, None)
-        .unwrap();
+    let at = Try {
+        slot: 0,
+        attempt: 0,
+        now: SimTime::ZERO,
+        timers: short,
+    };
+    deps.admit(&at, 0, &c, false, &mut q, None).unwrap();
     let (t, ev) = q.pop().unwrap();
     let Ev::PrefillDone { slot, .. } = ev else {
         panic!("prefill first, got {ev:?}")
@@ -282,4 +301,265 @@ fn a_deadline_that_cannot_fire_is_not_scheduled_and_a_streaming_one_stops_at_the
         panic!("deadline next, got {ev:?}")
     };
     assert!(!deps.deadline_live(slot, attempt));
+}
+
+/// Serves `c` as attempt `attempt` of its call on a fresh copy of `sc`'s deployment 0 at time
+/// zero; returns (first token, end) of the attempt when nothing else runs.
+fn serve_alone(sc: &Scenario, c: &Call, attempt: u32) -> (SimTime, SimTime) {
+    let mut q = EventQueue::default();
+    let mut deps = Deployments::new(sc, &mut q, false);
+    deps.new_client_attempt(0);
+    let at = Try {
+        slot: 0,
+        attempt,
+        now: SimTime::ZERO,
+        timers: TIMERS,
+    };
+    deps.admit(&at, 0, c, false, &mut q, None).unwrap();
+    let mut first = SimTime::MAX;
+    while let Some((t, ev)) = q.pop() {
+        match ev {
+            Ev::PrefillDone { slot, .. } => {
+                first = t;
+                deps.prefill_done(slot, t, &mut q);
+            }
+            Ev::DecodeFinish { .. } => return (first, t),
+            _ => {}
+        }
+    }
+    panic!("the attempt did not finish")
+}
+
+#[test]
+fn a_retry_is_served_at_a_fresh_speed_that_every_variant_shares() {
+    let sc = scenario(STANDARD);
+    let mut c = call(100, 2000, None, false);
+    c.speed_z = 0.7;
+    c.key = 12345;
+    let first = serve_alone(&sc, &c, 0);
+    let retry = serve_alone(&sc, &c, 1);
+    let again = serve_alone(&sc, &c, 1);
+    assert_ne!(first.1, retry.1, "attempt 1 draws its own speed");
+    assert_eq!(
+        retry, again,
+        "the same attempt of the same call: the same speed"
+    );
+    assert_ne!(serve_alone(&sc, &c, 2).1, retry.1);
+    // The old behaviour on request: one speed per call.
+    let text = format!("{STANDARD}\n[models.\"gpt-4o-mini\"]\nfresh_speed_per_attempt = false\n");
+    let same = scenario(&text);
+    assert_eq!(serve_alone(&same, &c, 1), serve_alone(&same, &c, 0));
+}
+
+#[test]
+fn ttft_grows_with_the_attempts_in_service_along_the_curve() {
+    let text =
+        format!("{STANDARD}\n[models.\"gpt-4o-mini\"]\nttft_curve = [[1.0, 1.0], [3.0, 2.0]]\n");
+    let sc = scenario(&text);
+    let mut q = EventQueue::default();
+    let mut deps = Deployments::new(&sc, &mut q, false);
+    let c = call(1000, 10, Some(10), false);
+    for slot in 0..3 {
+        deps.new_client_attempt(slot);
+        let at = Try {
+            slot,
+            attempt: 0,
+            now: SimTime::ZERO,
+            timers: TIMERS,
+        };
+        deps.admit(&at, 0, &c, false, &mut q, None).unwrap();
+    }
+    let alone = prefill_time(&sc.deployments[0].serving, 1000).as_secs_f64();
+    let mut firsts = Vec::new();
+    while let Some((t, ev)) = q.pop() {
+        if let Ev::PrefillDone { slot, .. } = ev {
+            firsts.push(t.as_secs_f64() / alone);
+            deps.prefill_done(slot, t, &mut q);
+        }
+    }
+    // 1, 2 and 3 attempts in service when each starts: factors 1, 1.5 and 2.
+    for (got, want) in firsts.iter().zip([1.0, 1.5, 2.0]) {
+        assert!((got - want).abs() < 1e-5, "{firsts:?}");
+    }
+}
+
+#[test]
+fn a_cached_prefix_is_neither_prefilled_nor_charged_to_the_ptu_and_is_billed_cheaper() {
+    let mut c = call(5_000, 10, Some(10), false);
+    let uncached = serve_alone(&scenario(STANDARD), &c, 0);
+    c.cached = 4_000;
+    let cached = serve_alone(&scenario(STANDARD), &c, 0);
+    let serving = &scenario(STANDARD).deployments[0].serving;
+    assert_eq!(uncached.0, prefill_time(serving, 5_000));
+    assert_eq!(cached.0, prefill_time(serving, 1_000));
+    // Standard billing: 1,000 input tokens at the input price, 4,000 at the cached price.
+    let text = format!(
+        "{STANDARD}\n[models.\"gpt-4o-mini\"]\nprice_input_per_1m = 1.0\nprice_cached_input_per_1m = 0.25\nprice_output_per_1m = 0.0\n"
+    );
+    let sc = scenario(&text);
+    let mut q = EventQueue::default();
+    let mut deps = Deployments::new(&sc, &mut q, false);
+    deps.new_client_attempt(0);
+    let at = Try {
+        slot: 0,
+        attempt: 0,
+        now: SimTime::ZERO,
+        timers: TIMERS,
+    };
+    deps.admit(&at, 0, &c, false, &mut q, None).unwrap();
+    while let Some((t, ev)) = q.pop() {
+        match ev {
+            Ev::PrefillDone { slot, .. } => deps.prefill_done(slot, t, &mut q),
+            Ev::DecodeFinish { slot, .. } => {
+                deps.complete(slot, t, &mut q, None);
+            }
+            _ => {}
+        }
+    }
+    let m = &deps.totals().per_dep[0];
+    assert!((m.token_cost_usd - (1_000.0 + 4_000.0 * 0.25) / 1e6).abs() < 1e-12);
+    assert!((m.cache_savings_usd - 4_000.0 * 0.75 / 1e6).abs() < 1e-12);
+    assert_eq!(m.cached_prompt_tokens, 4_000);
+    // PTU: the estimate leaves the cached prefix out.
+    let ptu = scenario(
+        r#"
+[[deployment]]
+name = "ptu"
+kind = "provisioned"
+model = "gpt-4o-mini"
+region = "r"
+ptu = 15
+"#,
+    );
+    let mut q = EventQueue::default();
+    let mut deps = Deployments::new(&ptu, &mut q, false);
+    deps.new_client_attempt(0);
+    deps.admit(&at, 0, &c, false, &mut q, None).unwrap();
+    // 1,000 uncached prompt tokens + ratio 4 x 10 max_tokens.
+    assert_eq!(deps.totals().per_dep[0].charged_estimate, 1_040);
+}
+
+const PTU_SPILL: &str = r#"
+[[deployment]]
+name = "ptu"
+kind = "provisioned"
+model = "gpt-4o-mini"
+region = "r"
+ptu = 15
+bucket_depth = "1s"
+spillover = "std"
+[[deployment]]
+name = "std"
+kind = "standard"
+model = "gpt-4o-mini"
+pool = "p"
+tpm = 10_000
+rpm = 600
+"#;
+
+#[test]
+fn when_the_spillover_target_rejects_too_the_client_sees_the_ptus_own_answer() {
+    let sc = scenario(PTU_SPILL);
+    let mut q = EventQueue::default();
+    let mut deps = Deployments::new(&sc, &mut q, false);
+    // Fill the PTU past 100% (the 1 s bucket holds 9,250) and the standard window.
+    admit(
+        &mut deps,
+        &mut q,
+        0,
+        0,
+        &call(10_000, 10, Some(10), false),
+        SimTime::ZERO,
+    )
+    .unwrap();
+    admit(
+        &mut deps,
+        &mut q,
+        1,
+        1,
+        &call(9_000, 10, Some(10), false),
+        SimTime::ZERO,
+    )
+    .unwrap();
+    let rej = admit(
+        &mut deps,
+        &mut q,
+        2,
+        0,
+        &call(5_000, 10, Some(10), false),
+        SimTime::ZERO,
+    )
+    .unwrap_err();
+    // The PTU's 429: its Retry-After is when its bucket is back at 100%, not the standard
+    // window's 60 s.
+    assert_eq!(rej.status, 429);
+    let at = rej.at.unwrap();
+    assert!(at < SimTime::from_secs(2), "{at}");
+    assert!(deps.spilled(2));
+}
+
+#[test]
+fn a_prompt_over_the_context_window_gets_400_and_a_ptu_spills_it() {
+    let sc = scenario(PTU_SPILL);
+    let mut q = EventQueue::default();
+    let mut deps = Deployments::new(&sc, &mut q, false);
+    // gpt-4o-mini's context window: 128,000 tokens.
+    let big = call(120_000, 10, Some(10_000), false);
+    let rej = admit(&mut deps, &mut q, 0, 1, &big, SimTime::ZERO).unwrap_err();
+    assert_eq!(
+        rej,
+        Reject {
+            status: 400,
+            at: None
+        }
+    );
+    let rej = admit(&mut deps, &mut q, 1, 0, &big, SimTime::ZERO).unwrap_err();
+    assert_eq!(rej.status, 400);
+    assert!(deps.spilled(1), "the PTU forwarded its 400");
+    let t = deps.totals();
+    assert_eq!(
+        (t.per_dep[0].rejected_400, t.per_dep[1].rejected_400),
+        (1, 2)
+    );
+    assert_eq!(t.per_dep[1].spilled_in, 1);
+}
+
+#[test]
+fn rejected_calls_count_against_the_request_window_but_not_the_token_window() {
+    let text = STANDARD.replace("rpm = 600\n", "rpm = 60\ncount_rejected_requests = true\n");
+    let c = call(4_000, 10, Some(1_000), false);
+    let mut q = EventQueue::default();
+    let sc = scenario(&text);
+    let mut deps = Deployments::new(&sc, &mut q, false);
+    admit(&mut deps, &mut q, 0, 0, &c, SimTime::ZERO).unwrap();
+    admit(&mut deps, &mut q, 1, 0, &c, SimTime::from_secs(10)).unwrap();
+    // 10,000 of 10,000 tokens used: rejected at 20 s, again at 21 s. The rejections are not
+    // charged to the token window: room again when the first charge leaves it (60 s).
+    let rej = admit(&mut deps, &mut q, 2, 0, &c, SimTime::from_secs(20)).unwrap_err();
+    assert_eq!(rej.at, Some(SimTime::from_secs(60)));
+    let rej = admit(&mut deps, &mut q, 2, 0, &c, SimTime::from_secs(21)).unwrap_err();
+    assert_eq!(rej.at, Some(SimTime::from_secs(60)));
+    // The request window counts them: 12 RPM is 2 requests per 10 s.
+    let small = call(10, 10, Some(10), false);
+    let requests = |counted: bool| {
+        let extra = if counted {
+            "count_rejected_requests = true\n"
+        } else {
+            ""
+        };
+        let sc = scenario(&STANDARD.replace("rpm = 600\n", &format!("rpm = 12\n{extra}")));
+        let mut q = EventQueue::default();
+        let mut deps = Deployments::new(&sc, &mut q, false);
+        let s = SimTime::from_secs;
+        admit(&mut deps, &mut q, 0, 0, &small, s(0)).unwrap();
+        admit(&mut deps, &mut q, 1, 0, &small, s(1)).unwrap();
+        let first = admit(&mut deps, &mut q, 2, 0, &small, s(2)).unwrap_err().at;
+        let second = admit(&mut deps, &mut q, 2, 0, &small, s(3)).unwrap_err().at;
+        (first.unwrap(), second.unwrap())
+    };
+    // Not counted: room again at 10 s when the 0 s request leaves. Counted: each rejection
+    // holds a place too, so the Retry-After moves to 11 s, then 12 s.
+    let s = SimTime::from_secs;
+    assert_eq!(requests(false), (s(10), s(10)));
+    assert_eq!(requests(true), (s(11), s(12)));
 }

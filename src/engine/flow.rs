@@ -6,12 +6,12 @@
 
 use super::Engine;
 use crate::client::Next;
-use crate::deployment::{DeadlineKind, Timers};
+use crate::deployment::{DeadlineKind, Timers, Try};
 use crate::events::{Ev, EventQueue};
 use crate::gateway::{Gateway, Handled};
 use crate::metrics::{CLIENT_TIMEOUT, Outcome, RequestRecord};
 use crate::time::SimTime;
-use crate::workload::{AfterStep, Call};
+use crate::workload::{AfterCall, Call, CallTimes};
 
 /// The deployments' admission for one client attempt of `$slot`, as the function the router
 /// and the gateway are given; every call is one deployment try, counted in `$tries`.
@@ -20,33 +20,47 @@ macro_rules! admission {
         let deployments = &mut $e.deployments;
         let audit = &mut $e.audit;
         let tries: &mut u32 = $tries;
-        let (slot, now) = ($slot, $e.now);
+        let slot = $slot;
+        let first = $e.client.attempts(slot);
         let timers = Timers {
             client: $e.client.timeout(),
             gateway: $e.gateway.as_ref().and_then(Gateway::timeout),
         };
+        let now = $e.now;
         move |q: &mut EventQueue<Ev>, d: usize, call: &Call, headers: bool| {
+            let at = Try {
+                slot,
+                attempt: first + *tries,
+                now,
+                timers,
+            };
             *tries += 1;
-            deployments.admit(slot, d, call, now, timers, headers, q, audit.as_deref_mut())
+            deployments.admit(&at, d, call, headers, q, audit.as_deref_mut())
         }
     }};
 }
 
 impl Engine<'_> {
-    /// A session begins in `slot`: its first step starts now.
-    pub(super) fn begin_session(&mut self, slot: u32) {
+    /// A session begins in session slot `session`: its first stage starts now.
+    pub(super) fn begin_session(&mut self, session: u32) {
         self.metrics.session_started();
-        self.start_request(slot);
+        self.start_stage(session);
     }
 
-    /// The session in `slot` starts its next step: the workload draws the call, the client
-    /// and the gateway take note, and the first attempt is sent.
+    /// The current stage of `session` starts: each of its calls is drawn and sent.
+    pub(super) fn start_stage(&mut self, session: u32) {
+        while let Some(slot) = self.workload.next_stage_call(session) {
+            self.start_call(slot);
+        }
+    }
+
+    /// The call in call slot `slot` starts: the client and the gateway take note, and the
+    /// first attempt is sent.
     #[inline]
-    pub(super) fn start_request(&mut self, slot: u32) {
-        let call = self.workload.next_call(slot);
+    fn start_call(&mut self, slot: u32) {
         self.client.begin(slot, self.now);
         if let Some(g) = self.gateway.as_mut() {
-            g.on_request(slot, &call);
+            g.on_request(slot, self.workload.call(slot));
         }
         self.metrics.request_started();
         self.send(slot);
@@ -57,7 +71,7 @@ impl Engine<'_> {
     pub(super) fn send(&mut self, slot: u32) {
         let now = self.now;
         let call = *self.workload.call(slot);
-        let key = self.workload.key(slot);
+        let key = self.workload.call_id(slot);
         self.deployments.new_client_attempt(slot);
         let mut tries = 0;
         let handled = {
@@ -76,7 +90,7 @@ impl Engine<'_> {
 
     /// The gateway's retry of `slot`'s attempt is due.
     pub(super) fn gateway_retry(&mut self, slot: u32) {
-        let (call, key) = (*self.workload.call(slot), self.workload.key(slot));
+        let (call, key) = (*self.workload.call(slot), self.workload.call_id(slot));
         let mut tries = 0;
         let handled = {
             let mut admit = admission!(self, slot, &mut tries);
@@ -92,7 +106,7 @@ impl Engine<'_> {
 
     /// The gateway's cache lookup for `slot`'s attempt is done.
     pub(super) fn gateway_lookup(&mut self, slot: u32) {
-        let (call, key) = (*self.workload.call(slot), self.workload.key(slot));
+        let (call, key) = (*self.workload.call(slot), self.workload.call_id(slot));
         let mut tries = 0;
         let handled = {
             let mut admit = admission!(self, slot, &mut tries);
@@ -121,7 +135,16 @@ impl Engine<'_> {
                 let ra = rej.at.map(|a| a.saturating_sub(self.now));
                 self.attempt_failed(slot, rej.status, ra);
             }
-            Handled::Cached(tokens) => self.request_succeeded(slot, None, tokens, self.now),
+            Handled::Cached(tokens) => {
+                let now = self.now;
+                let times = CallTimes {
+                    started: self.client.started(slot),
+                    admitted: now,
+                    served: now,
+                    first_token: now,
+                };
+                self.request_succeeded(slot, None, tokens, times);
+            }
         }
     }
 
@@ -136,7 +159,13 @@ impl Engine<'_> {
         if let Some(g) = self.gateway.as_mut() {
             g.answered(slot, 200, done.first_token, now);
         }
-        self.request_succeeded(slot, Some(done.dep), done.tokens, done.first_token);
+        let times = CallTimes {
+            started: self.client.started(slot),
+            admitted: done.admitted,
+            served: done.served,
+            first_token: done.first_token,
+        };
+        self.request_succeeded(slot, Some(done.dep), done.tokens, times);
     }
 
     /// The deadline of `slot`'s attempt fired: the attempt is cancelled, and the gateway (its
@@ -158,7 +187,7 @@ impl Engine<'_> {
             }
             g.answered(slot, status, SimTime::MAX, now);
             if status == 408 {
-                let (call, key) = (*self.workload.call(slot), self.workload.key(slot));
+                let (call, key) = (*self.workload.call(slot), self.workload.call_id(slot));
                 let mut tries = 0;
                 let handled = {
                     let mut admit = admission!(self, slot, &mut tries);
@@ -173,43 +202,79 @@ impl Engine<'_> {
         self.attempt_failed(slot, status, None);
     }
 
-    /// The request of `slot` got an error answer: the client retries or gives up.
+    /// The call in `slot` got an error answer: the client retries or gives up.
     fn attempt_failed(&mut self, slot: u32, status: u16, retry_after: Option<SimTime>) {
         let now = self.now;
         match self.client.on_error(slot, status, retry_after, now) {
             Next::RetryAt(t) => {
-                let session = self.workload.key(slot);
-                self.queue.push(t, Ev::Retry { slot, session });
+                let key = self.workload.call_id(slot);
+                self.queue.push(t, Ev::Retry { slot, key });
             }
             Next::Failed(outcome) => {
                 self.metrics.request_failed(outcome);
-                self.record(slot, outcome, status, None, 0, SimTime::MAX);
-                self.metrics.session_failed();
-                self.workload.end_session(slot, now, &mut self.queue);
+                if self.sink.is_some() {
+                    self.record(slot, outcome, status, None, 0, SimTime::MAX);
+                }
+                let session = self.workload.session_of(slot);
+                let after = self.workload.call_failed(slot);
+                self.after_call(session, after);
             }
         }
     }
 
-    /// The request of `slot` succeeded now with `tokens` (first token at `first_token`),
-    /// answered by deployment `dep` (`None`: the gateway's cache); the session moves on.
+    /// The call in `slot` succeeded now with `tokens`, timed as `times`, answered by
+    /// deployment `dep` (`None`: the gateway's cache); its session moves on.
     #[inline]
-    fn request_succeeded(&mut self, slot: u32, dep: Option<usize>, tokens: u32, first: SimTime) {
+    fn request_succeeded(&mut self, slot: u32, dep: Option<usize>, tokens: u32, times: CallTimes) {
         let now = self.now;
-        let started = self.client.started(slot);
         let call = self.workload.call(slot);
         let (prompt, want) = (call.prompt, call.want);
-        self.metrics
-            .request_succeeded(now - started, first - started, prompt, tokens, want);
+        self.metrics.request_succeeded(
+            now - times.started,
+            times.first_token - times.started,
+            prompt,
+            tokens,
+            want,
+        );
         if self.sink.is_some() {
-            self.record(slot, Outcome::Succeeded, 200, dep, tokens, first);
+            self.record(
+                slot,
+                Outcome::Succeeded,
+                200,
+                dep,
+                tokens,
+                times.first_token,
+            );
         }
-        match self.workload.step_done(slot, now, &mut self.queue) {
-            AfterStep::Completed(duration) => {
-                self.metrics.session_completed(duration);
-                self.workload.end_session(slot, now, &mut self.queue);
+        let session = self.workload.session_of(slot);
+        let after = self
+            .workload
+            .call_succeeded(slot, now, times, &mut self.queue);
+        self.after_call(session, after);
+    }
+
+    /// Where `session` goes after one of its calls ended.
+    #[inline]
+    fn after_call(&mut self, session: u32, after: AfterCall) {
+        let now = self.now;
+        match after {
+            AfterCall::Waiting { first_failure } => {
+                if first_failure {
+                    self.metrics.session_failed();
+                }
             }
-            AfterStep::NextNow => self.start_request(slot),
-            AfterStep::Thinking => {}
+            AfterCall::NextStage => self.start_stage(session),
+            AfterCall::Thinking => {}
+            AfterCall::Completed { duration, times } => {
+                self.metrics.session_completed(duration, times);
+                self.workload.end_session(session, now, &mut self.queue);
+            }
+            AfterCall::Failed { first_failure } => {
+                if first_failure {
+                    self.metrics.session_failed();
+                }
+                self.workload.end_session(session, now, &mut self.queue);
+            }
         }
     }
 
@@ -229,9 +294,10 @@ impl Engine<'_> {
         let call = self.workload.call(slot);
         let start = self.client.started(slot);
         let ok = outcome == Outcome::Succeeded;
+        let (session, step) = self.workload.call_origin(slot);
         sink.record(&RequestRecord {
-            session: self.workload.key(slot),
-            step: self.workload.step(slot),
+            session,
+            step,
             class: call.class as usize,
             start,
             end: self.now,

@@ -202,11 +202,11 @@ impl<'a> Engine<'a> {
     fn is_live(&self, ev: Ev) -> bool {
         match ev {
             Ev::Arrival | Ev::UserStart { .. } => self.workload.may_begin(),
-            Ev::StepStart { slot, session }
-            | Ev::Retry { slot, session }
-            | Ev::GatewayRetry { slot, session }
-            | Ev::GatewayLookup { slot, session } => {
-                self.workload.is_current(slot, session) && self.deployments.is_idle(slot)
+            Ev::StepStart { slot, key } => self.workload.is_current(slot, key),
+            Ev::Retry { slot, key }
+            | Ev::GatewayRetry { slot, key }
+            | Ev::GatewayLookup { slot, key } => {
+                self.workload.is_current_call(slot, key) && self.deployments.is_idle(slot)
             }
             Ev::PrefillDone { slot, attempt } => self.deployments.is_prefilling(slot, attempt),
             Ev::DecodeDone { dep, generation } => {
@@ -230,7 +230,7 @@ impl<'a> Engine<'a> {
                 let slot = self.workload.user_start(user, now);
                 self.begin_session(slot);
             }
-            Ev::StepStart { slot, .. } => self.start_request(slot),
+            Ev::StepStart { slot, .. } => self.start_stage(slot),
             Ev::Retry { slot, .. } => self.send(slot),
             Ev::GatewayRetry { slot, .. } => self.gateway_retry(slot),
             Ev::GatewayLookup { slot, .. } => self.gateway_lookup(slot),

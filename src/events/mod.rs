@@ -21,37 +21,37 @@ pub enum Ev {
         /// User index.
         user: u32,
     },
-    /// Workload: the session in `slot` starts its next step after thinking.
+    /// Workload: the session in session slot `slot` starts its next stage after thinking.
     StepStart {
         /// Session slot.
         slot: u32,
         /// Session key (stale if the slot was reused).
-        session: u64,
+        key: u64,
     },
-    /// Client: the SDK re-sends the current request after its backoff.
+    /// Client: the SDK re-sends the call after its backoff.
     Retry {
-        /// Session slot.
+        /// Call slot.
         slot: u32,
-        /// Session key.
-        session: u64,
+        /// Call id (stale if the call ended).
+        key: u64,
     },
-    /// Gateway: the gateway re-forwards the current attempt after its retry interval.
+    /// Gateway: the gateway re-forwards the call's attempt after its retry interval.
     GatewayRetry {
-        /// Session slot.
+        /// Call slot.
         slot: u32,
-        /// Session key.
-        session: u64,
+        /// Call id.
+        key: u64,
     },
-    /// Gateway: the semantic-cache lookup of the current attempt is done.
+    /// Gateway: the semantic-cache lookup of the call's attempt is done.
     GatewayLookup {
-        /// Session slot.
+        /// Call slot.
         slot: u32,
-        /// Session key.
-        session: u64,
+        /// Call id.
+        key: u64,
     },
     /// Deployment: the attempt's prompt is processed; its first token is out.
     PrefillDone {
-        /// Session slot.
+        /// Call slot.
         slot: u32,
         /// Attempt id (stale if the attempt ended).
         attempt: u64,
@@ -65,7 +65,7 @@ pub enum Ev {
     },
     /// Deployment: an attempt decoding at a fixed speed is done.
     DecodeFinish {
-        /// Session slot.
+        /// Call slot.
         slot: u32,
         /// Attempt id.
         attempt: u64,
@@ -73,7 +73,7 @@ pub enum Ev {
     /// The earliest timer of an attempt fires: the client's timeout, the server's completion
     /// window or the gateway's timeout (the attempt knows which).
     Deadline {
-        /// Session slot.
+        /// Call slot.
         slot: u32,
         /// Attempt id.
         attempt: u64,

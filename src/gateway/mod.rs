@@ -237,10 +237,7 @@ impl<'a> Gateway<'a> {
             // Every lookup pays its latency and an embeddings call on the prompt.
             self.metrics.embedding_cost_usd +=
                 call.prompt as f64 * c.embedding_cost_per_1k_tokens / 1000.0;
-            q.push(
-                now + c.lookup_latency,
-                Ev::GatewayLookup { slot, session: key },
-            );
+            q.push(now + c.lookup_latency, Ev::GatewayLookup { slot, key });
             return Handled::Pending;
         }
         self.policies(slot, key, call, now, q, admit)
@@ -400,7 +397,7 @@ impl<'a> Gateway<'a> {
                     match self.retry_delay(slot, rej.status) {
                         Some(SimTime::ZERO) => continue,
                         Some(delay) => {
-                            q.push(now + delay, Ev::GatewayRetry { slot, session: key });
+                            q.push(now + delay, Ev::GatewayRetry { slot, key });
                             return Handled::Pending;
                         }
                         None => return Handled::Answer(rej),
@@ -461,7 +458,7 @@ impl<'a> Gateway<'a> {
         match self.retry_delay(slot, 408) {
             Some(SimTime::ZERO) => self.forward(slot, key, call, now, q, admit),
             Some(delay) => {
-                q.push(now + delay, Ev::GatewayRetry { slot, session: key });
+                q.push(now + delay, Ev::GatewayRetry { slot, key });
                 Handled::Pending
             }
             None => Handled::Answer(Reject {

@@ -65,12 +65,15 @@ fn gateway(sc: &Scenario) -> Gateway<'_> {
 fn call() -> Call {
     Call {
         class: 0,
+        step: 0,
         model: 0,
         prompt: 1000,
+        cached: 0,
         want: 500,
         max_tokens: None,
         streaming: false,
         speed_z: 0.0,
+        key: 0,
     }
 }
 
@@ -133,13 +136,7 @@ fn a_slow_retry_is_an_event_and_marks_keep_throttled_backends_out() {
     assert_eq!((h, tried), (Handled::Pending, vec![0]));
     let (t, ev) = q.pop().expect("the retry is scheduled");
     assert_eq!(t, SimTime::from_secs(2));
-    assert!(matches!(
-        ev,
-        Ev::GatewayRetry {
-            slot: 0,
-            session: 1
-        }
-    ));
+    assert!(matches!(ev, Ev::GatewayRetry { slot: 0, key: 1 }));
     // Backend 0 is marked until its Retry-After (7 s): the next attempt skips it...
     let (h, tried) = send(&mut g, &mut q, SimTime::from_secs(3), &[Ok(()), Ok(())]);
     assert_eq!((h, tried), (Handled::Pending, vec![1]));

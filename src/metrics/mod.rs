@@ -111,12 +111,22 @@ pub struct DeploymentMetrics {
     pub admitted: u64,
     /// 429 rejections.
     pub rejected_429: u64,
+    /// 400 rejections (prompt + max_tokens over the model's context window).
+    pub rejected_400: u64,
     /// 408 completion-window terminations.
     pub timed_out_408: u64,
     /// Attempts received by spillover from a provisioned deployment.
     pub spilled_in: u64,
     /// Prompt tokens processed.
     pub prompt_tokens: u64,
+    /// ... of which a cached prefix.
+    pub cached_prompt_tokens: u64,
+    /// Completion tokens billed (standard deployments).
+    pub billed_completion_tokens: u64,
+    /// PTU-normalized tokens processed (provisioned deployments).
+    pub normalized_tokens: f64,
+    /// What the cached prefixes saved against the input price (standard deployments).
+    pub cache_savings_usd: f64,
     /// Completion tokens generated.
     pub completion_tokens: u64,
     /// Token charges (estimates) at admission.
@@ -246,6 +256,8 @@ pub struct RunMetrics {
     pub e2e: Latency,
     /// Duration of completed sessions.
     pub session_duration: Latency,
+    /// Where the time of completed sessions went, summed (microseconds).
+    pub session_times: crate::workload::Breakdown,
     /// Per deployment, by index.
     pub deployments: Vec<DeploymentMetrics>,
     /// Gateway counters.

@@ -3,6 +3,7 @@
 
 use super::{Outcome, RunMetrics, SeriesRow};
 use crate::time::SimTime;
+use crate::workload::Breakdown;
 
 /// What the deployments report when a time-series interval closes.
 #[derive(Clone, Debug, Default)]
@@ -49,11 +50,17 @@ impl Recorder {
         self.m.sessions_started += 1;
     }
 
-    /// A session completed every step, `duration` after it began.
+    /// A session completed every step, `duration` after it began, spent as `times`.
     #[inline]
-    pub fn session_completed(&mut self, duration: SimTime) {
+    pub fn session_completed(&mut self, duration: SimTime, times: Breakdown) {
         self.m.sessions_completed += 1;
         self.m.session_duration.record(duration);
+        let t = &mut self.m.session_times;
+        t.think += times.think;
+        t.waiting += times.waiting;
+        t.queued += times.queued;
+        t.prefill += times.prefill;
+        t.generating += times.generating;
     }
 
     /// A session was abandoned after a failed request.

@@ -231,12 +231,35 @@ pub struct TimeBreakdown {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TokenCounts {
     pub prompt: u64,
+    /// Prompt tokens processed that were a cached prefix (all attempts).
+    #[serde(default)]
+    pub cached_prompt: u64,
     pub completion: u64,
     pub charged_estimate: u64,
     pub wanted_completion: u64,
     pub wasted_completion: u64,
     pub completion_per_request: f64,
     pub generated_per_request: f64,
+    /// "Tokens per request" under each reading a report could mean; see [`PerRequest`].
+    #[serde(default)]
+    pub per_request: PerRequest,
+}
+
+/// Tokens per request sent, under every reading of the phrase (the seed case 000 reports "60%
+/// fewer tokens per request" without saying which).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PerRequest {
+    /// Completion tokens generated, delivered or not (wasted by 408s and timeouts included).
+    pub generated: f64,
+    /// Completion tokens billed on standard deployments (pay-as-you-go output).
+    pub billed_output: f64,
+    /// Prompt + completion tokens processed by the deployments (every attempt).
+    pub processed: f64,
+    /// PTU-normalized tokens processed on provisioned deployments: uncached prompt + output
+    /// ratio x completion (what PTU capacity is sized for).
+    pub ptu_normalized: f64,
+    /// Tokens charged at admission (estimates: prompt + max_tokens or the default estimate).
+    pub charged: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -253,6 +276,9 @@ pub struct Cost {
     pub spilled_tokens: f64,
     pub per_1k_sessions: f64,
     pub per_1k_requests: f64,
+    /// What cached prompt prefixes saved against the input price (not in `total`).
+    #[serde(default)]
+    pub cache_savings: f64,
     /// Embedding cost of the gateway's semantic cache (included in `total`); present when
     /// the scenario has a `[gateway.cache]`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -268,6 +294,9 @@ pub struct DeploymentSummary {
     pub attempts: u64,
     pub admitted: u64,
     pub rejected_429: u64,
+    /// 400s: prompt + max_tokens over the model's context window.
+    #[serde(default)]
+    pub rejected_400: u64,
     pub timed_out_408: u64,
     pub spilled_in: u64,
     pub utilization_mean: f64,
@@ -437,8 +466,9 @@ impl RunMetrics {
     /// Builds the variant's summary.
     pub fn summarize(&self, sc: &Scenario) -> VariantSummary {
         let span_min = self.span.as_secs_f64() / 60.0;
-        // PTU is reserved (and billed) for the period studied, not for the drain after it.
-        let span_h = sc.duration.as_secs_f64() / 3600.0;
+        // PTU is reserved for the period studied and billed while it serves: the duration,
+        // or the span of the run when the drain goes on past it.
+        let span_h = sc.duration.max(self.span).as_secs_f64() / 3600.0;
         let (deployments, token_cost, ptu_cost) = self.deployment_summaries(sc, span_h);
         let embedding = self.gateway.embedding_cost_usd;
         let total = token_cost + ptu_cost + embedding;
@@ -473,10 +503,15 @@ impl RunMetrics {
                 failed: self.sessions_failed,
                 incomplete: self.sessions_started - self.sessions_completed - self.sessions_failed,
                 duration_ms: self.session_duration.percentiles(),
-                time_breakdown_ms: TimeBreakdown::default(),
+                time_breakdown_ms: self.time_breakdown(),
             },
             tokens: TokenCounts {
                 prompt: self.prompt_tokens,
+                cached_prompt: self
+                    .deployments
+                    .iter()
+                    .map(|m| m.cached_prompt_tokens)
+                    .sum(),
                 completion: self.completion_tokens,
                 charged_estimate: charged,
                 wanted_completion: self.wanted_tokens,
@@ -489,6 +524,7 @@ impl RunMetrics {
                     (self.completion_tokens + self.wasted_tokens) as f64,
                     self.sent as f64,
                 )),
+                per_request: self.per_request(),
             },
             throughput: Throughput {
                 requests_per_min: round3(ratio(self.succeeded as f64, span_min)),
@@ -501,6 +537,7 @@ impl RunMetrics {
                 spilled_tokens: round6(self.spilled_token_cost_usd),
                 per_1k_sessions: round6(ratio(total * 1000.0, self.sessions_completed as f64)),
                 per_1k_requests: round6(ratio(total * 1000.0, self.succeeded as f64)),
+                cache_savings: round6(self.deployments.iter().map(|m| m.cache_savings_usd).sum()),
                 gateway_embedding: sc
                     .gateway
                     .as_ref()
@@ -554,6 +591,7 @@ impl RunMetrics {
                 attempts: m.attempts,
                 admitted: m.admitted,
                 rejected_429: m.rejected_429,
+                rejected_400: m.rejected_400,
                 timed_out_408: m.timed_out_408,
                 spilled_in: m.spilled_in,
                 utilization_mean: round6(ratio(m.utilization_sum, m.utilization_samples as f64)),
@@ -619,6 +657,41 @@ impl RunMetrics {
                     throttle_marks: m.throttle_marks,
                 })
                 .collect(),
+        }
+    }
+
+    /// Tokens per request sent under each reading.
+    fn per_request(&self) -> PerRequest {
+        let n = self.sent as f64;
+        let sum = |f: fn(&super::DeploymentMetrics) -> f64| -> f64 {
+            self.deployments.iter().map(f).sum()
+        };
+        PerRequest {
+            generated: round3(ratio(
+                (self.completion_tokens + self.wasted_tokens) as f64,
+                n,
+            )),
+            billed_output: round3(ratio(sum(|m| m.billed_completion_tokens as f64), n)),
+            processed: round3(ratio(
+                sum(|m| (m.prompt_tokens + m.completion_tokens) as f64),
+                n,
+            )),
+            ptu_normalized: round3(ratio(sum(|m| m.normalized_tokens), n)),
+            charged: round3(ratio(sum(|m| m.charged_estimate as f64), n)),
+        }
+    }
+
+    /// Mean time per completed session by part, milliseconds.
+    fn time_breakdown(&self) -> TimeBreakdown {
+        let n = self.sessions_completed as f64;
+        let t = &self.session_times;
+        let ms = |us: u64| round3(ratio(us as f64 / 1e3, n));
+        TimeBreakdown {
+            think: ms(t.think),
+            waiting: ms(t.waiting),
+            queued: ms(t.queued),
+            prefill: ms(t.prefill),
+            generating: ms(t.generating),
         }
     }
 

@@ -1,14 +1,19 @@
-//! Per-model parameters: built-in defaults for the models in `../shared/azure-facts.md`, and
-//! the `[models."NAME"]` overrides a scenario may give.
+//! Per-model parameters: defaults from the model catalogue (`catalogue.toml`, see
+//! [`catalogue`]), overridden by the `[models."NAME"]` tables a scenario may give.
 //!
-//! Where a figure comes from is said beside it. A model that is not built in must give at
-//! least `decode_tokens_per_s`; its other keys fall back to the generic defaults below, which
-//! are stated assumptions.
+//! Every catalogue figure has its source or is marked as an assumption, in the file. A model
+//! that is not in the catalogue must give at least `decode_tokens_per_s`; its other keys fall
+//! back to the generic defaults below, which are stated assumptions, except its prices: a
+//! deployment of a model without a price is an error unless the scenario sets one, so that no
+//! cost is $0 by omission (checked in `validate::models`).
+
+pub mod catalogue;
 
 use super::Serving;
 use super::limits::{self, Range};
 use super::raw::RawModel;
 use crate::time::{SimTime, parse_duration};
+use catalogue::{Entry, Figure, catalogue};
 
 /// Per-model parameters after defaults and overrides.
 #[derive(Clone, Debug)]
@@ -25,86 +30,97 @@ pub struct ModelParams {
     pub ptu_input_tpm: f64,
     /// Weight of an output token relative to an input token in PTU utilization.
     pub ptu_output_ratio: f64,
+    /// Smallest provisioned deployment in PTUs (Global and Data Zone), if the model has a rule.
+    pub ptu_minimum: Option<u32>,
+    /// Provisioned deployments grow in steps of this many PTUs, if the model has a rule.
+    pub ptu_step: Option<u32>,
     /// USD per 1M input tokens (standard deployments).
     pub price_input_per_1m: f64,
+    /// USD per 1M cached input tokens (standard deployments); the input price when the
+    /// catalogue has no cached price for the model and the scenario gives none.
+    pub price_cached_input_per_1m: f64,
     /// USD per 1M output tokens (standard deployments).
     pub price_output_per_1m: f64,
     /// USD per PTU-hour (provisioned deployments).
     pub ptu_price_per_hour: f64,
+    /// Context window, tokens: a call whose prompt + max_tokens exceeds it gets a 400.
+    pub context_window: Option<u32>,
+    /// Keys that neither the catalogue nor the scenario gives a value for (prices, PTU
+    /// figures), in key order. Their values above are placeholders (prices 0); validation
+    /// refuses a deployment that needs one of them.
+    pub missing: Vec<&'static str>,
 }
 
-struct Builtin {
-    ttft_base_ms: u64,
+/// The defaults of one model before the scenario's overrides (`None`: no figure).
+struct Defaults {
+    context_window: Option<u32>,
+    ttft_base: SimTime,
     prefill: f64,
-    decode: f64,
+    decode: Option<f64>,
     cv: f64,
     default_estimate: u32,
     rpm_per_1k: f64,
-    ptu_tpm: f64,
-    ratio: f64,
-    price_in: f64,
-    price_out: f64,
-    ptu_hour: f64,
+    ptu_tpm: Option<f64>,
+    ratio: Option<f64>,
+    ptu_minimum: Option<u32>,
+    ptu_step: Option<u32>,
+    price_in: Option<f64>,
+    price_cached: Option<f64>,
+    price_out: Option<f64>,
+    ptu_hour: Option<f64>,
 }
 
-fn builtin(name: &str) -> Option<Builtin> {
-    match name {
-        // azure-facts "Generation speed": measured ~108 output tokens/s and 1.1 s TTFT with a
-        // 10K-token prompt; we split that TTFT into 300 ms fixed (assumption) + 10K / 12,500
-        // tokens/s prefill. RPM: 1 per 1K TPM (gpt-4.1 family tables). PTU: 14,900 input TPM
-        // per PTU, output ratio 4 (2026 sizing docs). Prices $0.40 / $1.60 per 1M (azure-facts
-        // "Prices"). Default completion estimate when max_tokens is unset: not published for
-        // this model; assumed equal to the 648 measured for gpt-4o. PTU-hour $1 (low end of the
-        // third-party $1-2 range). Per-request speed variation cv 0.15: assumption.
-        "gpt-4.1-mini" => Some(Builtin {
-            ttft_base_ms: 300,
-            prefill: 12_500.0,
-            decode: 108.0,
-            cv: 0.15,
-            default_estimate: 648,
-            rpm_per_1k: 1.0,
-            ptu_tpm: 14_900.0,
-            ratio: 4.0,
-            price_in: 0.40,
-            price_out: 1.60,
-            ptu_hour: 1.0,
-        }),
-        // azure-facts: the seed measured 8-10 ms between tokens, so ~111 tokens/s (1 / 9 ms) as the mean
-        // (1 / 9 ms); the PTU floor of 33 tokens/s for 99% of requests is expressed per
-        // deployment where a scenario needs it. TTFT split as for gpt-4.1-mini (assumption).
-        // RPM 6 per 1K TPM (2025 tables). PTU 37,000 input TPM per PTU, ratio 4. Prices $0.15 /
-        // $0.60. Completion estimate 648 (gpt-4o measurement, assumed). PTU-hour $1.
-        "gpt-4o-mini" => Some(Builtin {
-            ttft_base_ms: 300,
-            prefill: 12_500.0,
-            decode: 111.0,
-            cv: 0.15,
-            default_estimate: 648,
-            rpm_per_1k: 6.0,
-            ptu_tpm: 37_000.0,
-            ratio: 4.0,
-            price_in: 0.15,
-            price_out: 0.60,
-            ptu_hour: 1.0,
-        }),
-        _ => None,
-    }
-}
-
-/// Generic fallbacks for models that are not built in (all assumptions; override them).
-const GENERIC: Builtin = Builtin {
-    ttft_base_ms: 300,
+/// Generic defaults for models that are not in the catalogue (all assumptions; override
+/// them). A model not in the catalogue has no price and no PTU size rule.
+const GENERIC: Defaults = Defaults {
+    context_window: None,
+    ttft_base: SimTime::from_millis(300),
     prefill: 10_000.0,
-    decode: f64::NAN, // must be given
+    decode: None, // must be given
     cv: 0.15,
     default_estimate: 648,
     rpm_per_1k: 6.0,
-    ptu_tpm: 2_500.0,
-    ratio: 4.0,
-    price_in: 0.0,
-    price_out: 0.0,
-    ptu_hour: 1.0,
+    ptu_tpm: Some(2_500.0),
+    ratio: Some(4.0),
+    ptu_minimum: None,
+    ptu_step: None,
+    price_in: None,
+    price_cached: None,
+    price_out: None,
+    ptu_hour: None,
 };
+
+/// Placeholders for PTU figures a catalogue model does not have (used only if a scenario
+/// gives the other PTU figures).
+const PTU_TPM_PLACEHOLDER: f64 = 2_500.0;
+const RATIO_PLACEHOLDER: f64 = 4.0;
+
+impl Defaults {
+    fn of(e: &Entry) -> Defaults {
+        fn v<T: Copy>(f: &Figure<T>) -> Option<T> {
+            f.value
+        }
+        // The catalogue's rules (checked by its unit test) guarantee the required figures.
+        let ttft = e.ttft_base.value.as_deref().unwrap_or("300ms");
+        Defaults {
+            context_window: v(&e.context_window),
+            ttft_base: parse_duration(ttft).unwrap_or(GENERIC.ttft_base),
+            prefill: v(&e.prefill_tokens_per_s).unwrap_or(GENERIC.prefill),
+            decode: v(&e.decode_tokens_per_s),
+            cv: v(&e.decode_variation_cv).unwrap_or(GENERIC.cv),
+            default_estimate: v(&e.default_max_tokens_estimate).unwrap_or(GENERIC.default_estimate),
+            rpm_per_1k: v(&e.rpm_per_1k_tpm).unwrap_or(GENERIC.rpm_per_1k),
+            ptu_tpm: v(&e.ptu_input_tpm),
+            ratio: v(&e.ptu_output_ratio),
+            ptu_minimum: v(&e.ptu_minimum),
+            ptu_step: v(&e.ptu_step),
+            price_in: v(&e.price_input_per_1m),
+            price_cached: v(&e.price_cached_input_per_1m),
+            price_out: v(&e.price_output_per_1m),
+            ptu_hour: v(&e.ptu_price_per_hour),
+        }
+    }
+}
 
 /// Turns `[[concurrency, factor], ...]` points into a lookup table by concurrency, linear
 /// between points, flat beyond the last. The factor at concurrency 1 defaults to 1.
@@ -150,12 +166,15 @@ pub fn speed_table(curve: &[[f64; 2]]) -> Result<Vec<f64>, String> {
     Ok(table)
 }
 
-/// Built-in defaults for `name`, overridden by `raw`. Errors are `(key, message)`.
+/// The catalogue's defaults for `name` (generic ones for a model not in it), overridden by
+/// `raw`. Errors are `(key, message)`.
 pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (String, String)> {
     let empty = RawModel::default();
     let r = raw.unwrap_or(&empty);
-    let known = builtin(name);
-    let b = known.as_ref().unwrap_or(&GENERIC);
+    let b = match catalogue().get(name) {
+        Some(e) => Defaults::of(e),
+        None => GENERIC,
+    };
     let check = |k: &str, v: f64, range: &Range| -> Result<f64, (String, String)> {
         range.check(v).map_err(|m| (k.to_string(), m))
     };
@@ -163,19 +182,21 @@ pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (Strin
     if let Some(v) = r.decode_tokens_per_s {
         check("decode_tokens_per_s", v, &limits::DECODE_TOKENS_PER_S)?;
     }
-    let decode = r.decode_tokens_per_s.unwrap_or(b.decode);
-    if decode.is_nan() {
+    let Some(decode) = r.decode_tokens_per_s.or(b.decode) else {
         return Err((
             "decode_tokens_per_s".into(),
             format!(
-                "model '{name}' is not built in (built in: gpt-4.1-mini, gpt-4o-mini); give at least decode_tokens_per_s"
+                "model '{name}' is not in the model catalogue ({}; see `spillway models`); give at least decode_tokens_per_s",
+                catalogue().names()
             ),
         ));
-    }
+    };
     let ttft_base = match &r.ttft_base {
         Some(s) => parse_duration(s).map_err(|m| ("ttft_base".to_string(), m))?,
-        None => SimTime::from_millis(b.ttft_base_ms),
+        None => b.ttft_base,
     };
+    let o = optional(r, &b)?;
+    let (ptu_minimum, ptu_step) = ptu_rule(r, &b)?;
     Ok(ModelParams {
         name: name.to_string(),
         serving: Serving {
@@ -197,38 +218,139 @@ pub fn resolve(name: &str, raw: Option<&RawModel>) -> Result<ModelParams, (Strin
             )?,
             speed_table: speed_table(r.speed_curve.as_deref().unwrap_or(&[]))
                 .map_err(|m| ("speed_curve".to_string(), m))?,
+            // No public source gives how TTFT grows with load: flat unless the scenario (or a
+            // calibration) says otherwise.
+            ttft_table: speed_table(r.ttft_curve.as_deref().unwrap_or(&[]))
+                .map_err(|m| ("ttft_curve".to_string(), m))?,
+            ttft_variation_cv: check(
+                "ttft_variation_cv",
+                r.ttft_variation_cv.unwrap_or(0.0),
+                &limits::DECODE_VARIATION_CV,
+            )?,
+            fresh_speed_per_attempt: r.fresh_speed_per_attempt.unwrap_or(true),
         },
+        context_window: r.context_window.or(b.context_window),
         default_max_tokens_estimate: r.default_max_tokens_estimate.unwrap_or(b.default_estimate),
         rpm_per_1k_tpm: check(
             "rpm_per_1k_tpm",
             r.rpm_per_1k_tpm.unwrap_or(b.rpm_per_1k),
             &limits::RPM_PER_1K_TPM,
         )?,
-        ptu_input_tpm: check(
-            "ptu_input_tpm",
-            r.ptu_input_tpm.unwrap_or(b.ptu_tpm),
-            &limits::PTU_INPUT_TPM,
-        )?,
-        ptu_output_ratio: check(
-            "ptu_output_ratio",
-            r.ptu_output_ratio.unwrap_or(b.ratio),
-            &limits::PTU_OUTPUT_RATIO,
-        )?,
-        price_input_per_1m: check(
-            "price_input_per_1m",
-            r.price_input_per_1m.unwrap_or(b.price_in),
-            &limits::PRICE_PER_1M_TOKENS,
-        )?,
-        price_output_per_1m: check(
-            "price_output_per_1m",
-            r.price_output_per_1m.unwrap_or(b.price_out),
-            &limits::PRICE_PER_1M_TOKENS,
-        )?,
-        ptu_price_per_hour: check(
-            "ptu_price_per_hour",
-            r.ptu_price_per_hour.unwrap_or(b.ptu_hour),
-            &limits::PRICE_PER_PTU_HOUR,
-        )?,
+        ptu_input_tpm: o.ptu_input_tpm,
+        ptu_output_ratio: o.ptu_output_ratio,
+        ptu_minimum,
+        ptu_step,
+        price_input_per_1m: o.price_input_per_1m,
+        price_cached_input_per_1m: o.price_cached_input_per_1m,
+        price_output_per_1m: o.price_output_per_1m,
+        ptu_price_per_hour: o.ptu_price_per_hour,
+        missing: o.missing,
+    })
+}
+
+/// The figures a model may lack: PTU capacity and prices.
+struct Optional {
+    ptu_input_tpm: f64,
+    ptu_output_ratio: f64,
+    price_input_per_1m: f64,
+    price_cached_input_per_1m: f64,
+    price_output_per_1m: f64,
+    ptu_price_per_hour: f64,
+    missing: Vec<&'static str>,
+}
+
+/// Each optional figure: the scenario's, else the catalogue's, else a placeholder noted as
+/// missing. Every value given is range-checked.
+fn optional(r: &RawModel, b: &Defaults) -> Result<Optional, (String, String)> {
+    let check = |k: &str, v: f64, range: &Range| -> Result<f64, (String, String)> {
+        range.check(v).map_err(|m| (k.to_string(), m))
+    };
+    let mut missing = Vec::new();
+    let mut figure = |k: &'static str,
+                      given: Option<f64>,
+                      default: Option<f64>,
+                      placeholder: f64,
+                      range: &Range|
+     -> Result<f64, (String, String)> {
+        match given.or(default) {
+            Some(v) => check(k, v, range),
+            None => {
+                missing.push(k);
+                Ok(placeholder)
+            }
+        }
+    };
+    use limits::{PRICE_PER_1M_TOKENS as PER_1M, PRICE_PER_PTU_HOUR as PER_HOUR};
+    let ptu_input_tpm = figure(
+        "ptu_input_tpm",
+        r.ptu_input_tpm,
+        b.ptu_tpm,
+        PTU_TPM_PLACEHOLDER,
+        &limits::PTU_INPUT_TPM,
+    )?;
+    let ptu_output_ratio = figure(
+        "ptu_output_ratio",
+        r.ptu_output_ratio,
+        b.ratio,
+        RATIO_PLACEHOLDER,
+        &limits::PTU_OUTPUT_RATIO,
+    )?;
+    let price_in = figure(
+        "price_input_per_1m",
+        r.price_input_per_1m,
+        b.price_in,
+        0.0,
+        &PER_1M,
+    )?;
+    let price_out = figure(
+        "price_output_per_1m",
+        r.price_output_per_1m,
+        b.price_out,
+        0.0,
+        &PER_1M,
+    )?;
+    let ptu_hour = figure(
+        "ptu_price_per_hour",
+        r.ptu_price_per_hour,
+        b.ptu_hour,
+        0.0,
+        &PER_HOUR,
+    )?;
+    // No cached price: cached input tokens cost what input tokens cost.
+    let cached = r
+        .price_cached_input_per_1m
+        .or(b.price_cached)
+        .unwrap_or(price_in);
+    let price_cached_input_per_1m = check("price_cached_input_per_1m", cached, &PER_1M)?;
+    missing.sort_unstable();
+    Ok(Optional {
+        ptu_input_tpm,
+        ptu_output_ratio,
+        price_input_per_1m: price_in,
+        price_cached_input_per_1m,
+        price_output_per_1m: price_out,
+        ptu_price_per_hour: ptu_hour,
+        missing,
+    })
+}
+
+/// The PTU size rule: the scenario's `ptu_minimum` / `ptu_step`, else the catalogue's. Given
+/// only a step, the minimum is one step; given only a minimum, the step is 1.
+fn ptu_rule(r: &RawModel, b: &Defaults) -> Result<(Option<u32>, Option<u32>), (String, String)> {
+    for (k, v) in [("ptu_minimum", r.ptu_minimum), ("ptu_step", r.ptu_step)] {
+        if let Some(v) = v {
+            limits::PTU
+                .check_int(u64::from(v))
+                .map_err(|m| (k.to_string(), m))?;
+        }
+    }
+    let minimum = r.ptu_minimum.or(b.ptu_minimum);
+    let step = r.ptu_step.or(b.ptu_step);
+    Ok(match (minimum, step) {
+        (None, None) => (None, None),
+        (Some(m), None) => (Some(m), Some(1)),
+        (None, Some(s)) => (Some(s), Some(s)),
+        (Some(m), Some(s)) => (Some(m), Some(s)),
     })
 }
 
@@ -267,7 +389,162 @@ mod tests {
         );
         let e = resolve("my-model", None).unwrap_err();
         assert_eq!(e.0, "decode_tokens_per_s");
+        assert!(
+            e.1.contains("not in the model catalogue (gpt-4o-mini, "),
+            "{}",
+            e.1
+        );
         assert!(resolve("my-model", Some(&r)).is_ok());
+    }
+
+    /// The two models built in before the catalogue keep exactly their values (every committed
+    /// result depends on them); the generic defaults of other models are unchanged but for
+    /// prices, which are now missing rather than 0.
+    #[test]
+    fn the_catalogue_keeps_the_old_built_ins_exactly() {
+        // (name, ttft ms, [prefill, decode, cv], estimate, [rpm/1K, PTU TPM, ratio, in, out, PTU-h])
+        type Old = (&'static str, u64, [f64; 3], u32, [f64; 6]);
+        let old: [Old; 2] = [
+            (
+                "gpt-4.1-mini",
+                300,
+                [12_500.0, 108.0, 0.15],
+                648,
+                [1.0, 14_900.0, 4.0, 0.40, 1.60, 1.0],
+            ),
+            (
+                "gpt-4o-mini",
+                300,
+                [12_500.0, 111.0, 0.15],
+                648,
+                [6.0, 37_000.0, 4.0, 0.15, 0.60, 1.0],
+            ),
+        ];
+        for (name, ttft, [prefill, decode, cv], est, [rpm, tpm, ratio, pin, pout, hour]) in old {
+            let m = resolve(name, None).unwrap();
+            assert_eq!(m.serving.ttft_base, SimTime::from_millis(ttft), "{name}");
+            let bits = |a: f64, b: f64| assert_eq!(a.to_bits(), b.to_bits(), "{name}: {a} vs {b}");
+            bits(m.serving.prefill_tokens_per_s, prefill);
+            bits(m.serving.decode_tokens_per_s, decode);
+            bits(m.serving.decode_variation_cv, cv);
+            assert_eq!(m.default_max_tokens_estimate, est);
+            bits(m.rpm_per_1k_tpm, rpm);
+            bits(m.ptu_input_tpm, tpm);
+            bits(m.ptu_output_ratio, ratio);
+            bits(m.price_input_per_1m, pin);
+            bits(m.price_output_per_1m, pout);
+            bits(m.ptu_price_per_hour, hour);
+            assert_eq!(m.serving.speed_table, vec![1.0, 1.0]);
+            assert!(m.missing.is_empty(), "{name}: {:?}", m.missing);
+            assert_eq!((m.ptu_minimum, m.ptu_step), (Some(15), Some(5)));
+        }
+        let r = RawModel {
+            decode_tokens_per_s: Some(50.0),
+            ..Default::default()
+        };
+        let g = resolve("my-model", Some(&r)).unwrap();
+        assert_eq!(g.serving.ttft_base, SimTime::from_millis(300));
+        assert_eq!(
+            (
+                g.serving.prefill_tokens_per_s,
+                g.rpm_per_1k_tpm,
+                g.ptu_input_tpm,
+                g.ptu_output_ratio
+            ),
+            (10_000.0, 6.0, 2_500.0, 4.0)
+        );
+        assert_eq!(
+            g.missing,
+            [
+                "price_input_per_1m",
+                "price_output_per_1m",
+                "ptu_price_per_hour"
+            ]
+        );
+        assert_eq!((g.ptu_minimum, g.ptu_step), (None, None));
+    }
+
+    #[test]
+    fn every_catalogue_model_resolves_with_its_figures() {
+        for e in &catalogue().model {
+            let m = resolve(&e.name, None).unwrap();
+            assert_eq!(
+                Some(m.serving.decode_tokens_per_s),
+                e.decode_tokens_per_s.value
+            );
+            assert_eq!(Some(m.price_input_per_1m), e.price_input_per_1m.value);
+            assert_eq!(
+                Some(m.price_cached_input_per_1m),
+                e.price_cached_input_per_1m.value
+            );
+            let ptu = e.ptu_input_tpm.value.is_some();
+            assert_eq!(m.missing.is_empty(), ptu, "{}: {:?}", e.name, m.missing);
+        }
+        let nano = resolve("gpt-5-nano", None).unwrap();
+        assert_eq!(
+            nano.missing,
+            ["ptu_input_tpm", "ptu_output_ratio", "ptu_price_per_hour"]
+        );
+        let o4 = resolve("o4-mini", None).unwrap();
+        assert_eq!(o4.serving.ttft_base, SimTime::from_millis(21_900));
+        assert_eq!(resolve("gpt-5", None).unwrap().ptu_output_ratio, 8.0);
+    }
+
+    #[test]
+    fn overrides_of_the_new_keys() {
+        // The cached price: the scenario's, else the catalogue's, else the input price.
+        let r = RawModel {
+            price_cached_input_per_1m: Some(0.01),
+            ptu_minimum: Some(25),
+            ptu_step: Some(25),
+            ..Default::default()
+        };
+        let m = resolve("gpt-4.1-mini", Some(&r)).unwrap();
+        assert_eq!(m.price_cached_input_per_1m, 0.01);
+        assert_eq!((m.ptu_minimum, m.ptu_step), (Some(25), Some(25)));
+        assert_eq!(
+            resolve("gpt-4.1-mini", None)
+                .unwrap()
+                .price_cached_input_per_1m,
+            0.10
+        );
+        let custom = RawModel {
+            decode_tokens_per_s: Some(80.0),
+            price_input_per_1m: Some(0.7),
+            price_output_per_1m: Some(0.0),
+            ..Default::default()
+        };
+        let m = resolve("my-model", Some(&custom)).unwrap();
+        assert_eq!(m.price_cached_input_per_1m, 0.7);
+        assert_eq!(m.price_output_per_1m, 0.0);
+        assert_eq!(m.missing, ["ptu_price_per_hour"], "0 is a price");
+        // A step alone also sets the minimum; a minimum alone steps by 1.
+        let step = RawModel {
+            ptu_step: Some(10),
+            ..custom.clone()
+        };
+        let m = resolve("my-model", Some(&step)).unwrap();
+        assert_eq!((m.ptu_minimum, m.ptu_step), (Some(10), Some(10)));
+        let min = RawModel {
+            ptu_minimum: Some(3),
+            ..custom.clone()
+        };
+        let m = resolve("my-model", Some(&min)).unwrap();
+        assert_eq!((m.ptu_minimum, m.ptu_step), (Some(3), Some(1)));
+        // Checked like the other numbers.
+        let zero = RawModel {
+            ptu_step: Some(0),
+            ..custom.clone()
+        };
+        assert_eq!(resolve("my-model", Some(&zero)).unwrap_err().0, "ptu_step");
+        let nan = RawModel {
+            price_cached_input_per_1m: Some(f64::NAN),
+            ..custom
+        };
+        assert_eq!(
+            resolve("my-model", Some(&nan)).unwrap_err().0,
+            "price_cached_input_per_1m"
+        );
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub struct RawMeta {
     pub baseline: Option<String>,
 }
 
-/// `[models."NAME"]`: every key optional; unset keys take the built-in default for that model.
+/// `[models."NAME"]`: every key optional; unset keys take the model catalogue's value for that model (`spillway models`).
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[derive(schemars::JsonSchema)]
@@ -113,7 +113,7 @@ pub struct RawModel {
     pub ttft_base: Option<String>,
     /// Prompt tokens processed per second before the first token.
     pub prefill_tokens_per_s: Option<f64>,
-    /// Mean solo decode speed, output tokens per second (required for a model that is not built in).
+    /// Mean solo decode speed, output tokens per second (required for a model that is not in the catalogue).
     pub decode_tokens_per_s: Option<f64>,
     /// Per-request speed variation: coefficient of variation of a lognormal factor with mean 1 (0 = none).
     pub decode_variation_cv: Option<f64>,
@@ -127,12 +127,29 @@ pub struct RawModel {
     pub ptu_input_tpm: Option<f64>,
     /// Weight of one output token relative to one input token in PTU utilization.
     pub ptu_output_ratio: Option<f64>,
-    /// USD per 1M input tokens on standard deployments.
+    /// Smallest provisioned deployment of this model, in PTUs (default: the catalogue's Global and Data Zone minimum).
+    pub ptu_minimum: Option<u32>,
+    /// Provisioned deployments of this model grow in steps of this many PTUs (default: the catalogue's).
+    pub ptu_step: Option<u32>,
+    /// USD per 1M input tokens on standard deployments (required for a model without a catalogue price; 0 allowed).
     pub price_input_per_1m: Option<f64>,
-    /// USD per 1M output tokens on standard deployments.
+    /// USD per 1M cached input tokens on standard deployments (default: the catalogue's, else the input price).
+    pub price_cached_input_per_1m: Option<f64>,
+    /// USD per 1M output tokens on standard deployments (required for a model without a catalogue price; 0 allowed).
     pub price_output_per_1m: Option<f64>,
-    /// USD per PTU-hour (default of provisioned deployments of this model).
+    /// Context window, tokens: prompt + max_tokens beyond it gets a 400.
+    pub context_window: Option<u32>,
+    /// USD per PTU-hour (default of provisioned deployments of this model; required for a model without a catalogue price).
     pub ptu_price_per_hour: Option<f64>,
+    /// How time to first token grows with the attempts in service on the deployment:
+    /// [[n, factor], ...] (default flat).
+    pub ttft_curve: Option<Vec<[f64; 2]>>,
+    /// Per-attempt time-to-first-token noise: coefficient of variation of a lognormal factor
+    /// with mean 1 (default 0; e.g. Global Standard's spread: no latency SLA).
+    pub ttft_variation_cv: Option<f64>,
+    /// Whether a retry or failover is served at a fresh speed draw (default true: another
+    /// replica); false keeps one speed per call.
+    pub fresh_speed_per_attempt: Option<bool>,
 }
 
 /// `[[pool]]`.
@@ -210,6 +227,10 @@ pub struct RawDeployment {
     pub decode_variation_cv: Option<f64>,
     /// Replaces the model's speed curve for this deployment.
     pub speed_curve: Option<Vec<[f64; 2]>>,
+    /// Overrides the model's `ttft_curve` on this deployment.
+    pub ttft_curve: Option<Vec<[f64; 2]>>,
+    /// Overrides the model's `ttft_variation_cv` on this deployment.
+    pub ttft_variation_cv: Option<f64>,
     /// Standard only: replicate this deployment and its pool into this many subscriptions.
     pub copies: Option<u32>,
 }
@@ -232,7 +253,7 @@ pub struct RawClient {
     /// A Retry-After up to this is honoured; longer ones fall back to the backoff (default "60s").
     pub retry_after_cap: Option<String>,
     /// HTTP statuses retried (default [408, 409, 429, 500, 502, 503, 504]).
-    pub retry_statuses: Option<Vec<u16>>,
+    pub retry_statuses: Option<Vec<RawStatus>>,
     /// Whether a client-side timeout is retried (default true).
     pub retry_on_timeout: Option<bool>,
 }
@@ -449,8 +470,8 @@ pub struct RawFault {
 #[serde(deny_unknown_fields)]
 #[derive(schemars::JsonSchema)]
 pub struct RawWorkload {
-    /// "closed" (N users), "poisson" or "constant" (open loop).
-    pub arrival: String,
+    /// "closed" (N users), "poisson" or "constant" (open loop); not with trace.
+    pub arrival: Option<String>,
     /// Closed loop: concurrent users.
     pub users: Option<u32>,
     /// Closed loop: pause between one user's sessions, seconds (a number or a distribution).
@@ -464,6 +485,41 @@ pub struct RawWorkload {
     /// [[workload.class]]: session classes.
     #[serde(default)]
     pub class: Vec<RawClass>,
+    /// Replay a recorded trace instead of arrivals (docs/traces.md).
+    pub trace: Option<RawTrace>,
+}
+
+/// `[workload] trace = { file = "...", ... }`: a trace replayed as the workload.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
+pub struct RawTrace {
+    /// The trace file, relative to the scenario file's folder; gzip-compressed or not.
+    pub file: String,
+    /// "auto" (default: told from the header), "azure", "mooncake", "burstgpt", "spillway-csv" or "spillway-jsonl".
+    pub format: Option<String>,
+    /// "open" (default: each request at its recorded time) or "session" (a session's next step after the previous one completes plus the recorded gap).
+    pub mode: Option<String>,
+    /// Start of the window on the trace's clock: a duration after its first request ("10m") or a date-time.
+    pub from: Option<String>,
+    /// End of the window (excluded): a duration after its first request, a date-time, or "end" (default).
+    pub to: Option<String>,
+    /// Replay this many times faster than recorded (default 1); not with rate_per_min.
+    pub speedup: Option<f64>,
+    /// Replay at this mean rate, requests per minute (sets the speed-up); not with speedup.
+    pub rate_per_min: Option<f64>,
+    /// Factor on prompt tokens (default 1).
+    pub prompt_scale: Option<f64>,
+    /// Factor on completion tokens (default 1).
+    pub completion_scale: Option<f64>,
+    /// Model renaming: { "name in the trace" = "scenario model" }.
+    pub models: Option<BTreeMap<String, String>>,
+    /// Fraction of sessions replayed, in (0, 1] (default 1: all), chosen by a hash of (seed, session).
+    pub sample: Option<f64>,
+    /// Seed of the sample (default: the scenario's seed).
+    pub sample_seed: Option<u64>,
+    /// A session id silent for longer than this starts a new session (default "1h").
+    pub session_idle: Option<String>,
 }
 
 /// One step of a piecewise arrival schedule.
@@ -477,7 +533,9 @@ pub struct RawRatePoint {
     pub rate_per_min: f64,
 }
 
-/// `[[workload.class]]`.
+/// `[[workload.class]]`: a kind of session. Either the short form (one call shape repeated
+/// `steps` times in sequence) or a flow of `[[workload.class.step]]`s; the class's own call keys
+/// are then the defaults of its steps.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[derive(schemars::JsonSchema)]
@@ -486,18 +544,52 @@ pub struct RawClass {
     pub name: String,
     /// Relative frequency (default 1).
     pub weight: Option<f64>,
-    /// Sequential calls per session (default 1).
+    /// Short form: sequential calls per session (default 1). Not with `step`.
     pub steps: Option<u32>,
     /// Model the calls use (required when the scenario uses several).
     pub model: Option<String>,
     /// Prompt tokens per call: a number or a distribution table.
-    pub prompt_tokens: RawDist,
+    pub prompt_tokens: Option<RawDist>,
     /// Completion tokens the call wants: a number or a distribution table.
-    pub completion_tokens: RawDist,
+    pub completion_tokens: Option<RawDist>,
+    /// Share of the prompt that is a cached prefix, from 0 to 1 (default 0).
+    pub cached_prompt_share: Option<RawDist>,
     /// Pause after each successful call before the next step, seconds (default 0).
     pub think_time_s: Option<RawDist>,
     /// max_tokens sent with every call: caps the answer and is charged at admission.
     pub max_tokens: Option<u32>,
     /// Streaming calls (default false).
     pub streaming: Option<bool>,
+    /// The flow: steps in order; consecutive steps with the same `group` run at once.
+    #[serde(default)]
+    pub step: Vec<RawStep>,
+}
+
+/// `[[workload.class.step]]`: one step of a flow. Keys left out take the class's value.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[derive(schemars::JsonSchema)]
+pub struct RawStep {
+    /// Name (for outputs; default `step-N`).
+    pub name: Option<String>,
+    /// Model this step calls.
+    pub model: Option<String>,
+    /// Prompt tokens: a number or a distribution table.
+    pub prompt_tokens: Option<RawDist>,
+    /// Completion tokens the call wants.
+    pub completion_tokens: Option<RawDist>,
+    /// Share of the prompt that is a cached prefix, from 0 to 1.
+    pub cached_prompt_share: Option<RawDist>,
+    /// Pause after this step (after its group, for a group's last step), seconds.
+    pub think_time_s: Option<RawDist>,
+    /// max_tokens sent with the call.
+    pub max_tokens: Option<u32>,
+    /// Whether the call streams.
+    pub streaming: Option<bool>,
+    /// Run the step this many times in sequence (default 1).
+    pub repeat: Option<u32>,
+    /// Make this many copies of the call at once (fan-out; the flow waits for all; default 1).
+    pub parallel: Option<u32>,
+    /// Consecutive steps with the same group name run at once; the flow waits for all.
+    pub group: Option<String>,
 }

@@ -78,6 +78,13 @@ pub struct Serving {
     /// Speed multiplier by concurrency: `speed_table[n]` for n requests decoding (index 0
     /// unused); beyond the end the last value holds.
     pub speed_table: Vec<f64>,
+    /// Time-to-first-token multiplier by the attempts in service when one starts (same form
+    /// as `speed_table`).
+    pub ttft_table: Vec<f64>,
+    /// Per-attempt time-to-first-token noise: coefficient of variation of a lognormal factor.
+    pub ttft_variation_cv: f64,
+    /// Whether a retry or failover draws a fresh decode speed.
+    pub fresh_speed_per_attempt: bool,
 }
 
 /// Whether a speed table leaves every request at its solo speed whatever the concurrency.
@@ -92,6 +99,13 @@ impl Serving {
         debug_assert!(!self.speed_table.is_empty());
         let i = n.min(self.speed_table.len() - 1);
         self.speed_table[i]
+    }
+
+    /// Time-to-first-token multiplier with `n` attempts in service.
+    #[inline]
+    pub fn ttft_factor(&self, n: usize) -> f64 {
+        let i = n.min(self.ttft_table.len() - 1);
+        self.ttft_table[i]
     }
 }
 
@@ -177,7 +191,7 @@ pub struct ClientPolicy {
     /// Retry-After is honoured when `0 < value <= cap`; otherwise the backoff applies.
     pub retry_after_cap: SimTime,
     /// HTTP statuses that are retried.
-    pub retry_statuses: Vec<u16>,
+    pub retry_statuses: crate::gateway::StatusSet,
     /// Whether client-side timeouts are retried.
     pub retry_on_timeout: bool,
 }
@@ -226,6 +240,36 @@ pub enum Arrivals {
     },
 }
 
+/// One call shape of a session class: what the call asks for.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// Name (`step-N` unless given).
+    pub name: String,
+    /// Model index.
+    pub model: usize,
+    /// Prompt tokens.
+    pub prompt_tokens: Dist,
+    /// Completion tokens the call wants.
+    pub completion_tokens: Dist,
+    /// Share of the prompt that is a cached prefix, in [0, 1].
+    pub cached_prompt_share: Dist,
+    /// Think time after the step (after its stage), seconds.
+    pub think_time_s: Dist,
+    /// `max_tokens` sent with the call.
+    pub max_tokens: Option<u32>,
+    /// Whether the call streams.
+    pub streaming: bool,
+}
+
+/// Calls a session makes at once; the flow moves on when all have succeeded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stage {
+    /// One entry per call, the index of its step (a step may appear several times: fan-out).
+    pub calls: Vec<u16>,
+    /// The step whose think time follows the stage.
+    pub think_after: u16,
+}
+
 /// A session class.
 #[derive(Clone, Debug)]
 pub struct SessionClass {
@@ -233,26 +277,18 @@ pub struct SessionClass {
     pub name: String,
     /// Relative weight.
     pub weight: f64,
-    /// Sequential calls per session.
-    pub steps: u32,
-    /// Model index.
-    pub model: usize,
-    /// Prompt tokens per call.
-    pub prompt_tokens: Dist,
-    /// Completion tokens the call wants.
-    pub completion_tokens: Dist,
-    /// Think time after each call, seconds.
-    pub think_time_s: Dist,
-    /// `max_tokens` sent with each call.
-    pub max_tokens: Option<u32>,
-    /// Whether calls stream.
-    pub streaming: bool,
+    /// The call shapes.
+    pub steps: Vec<Step>,
+    /// The flow: stages in order.
+    pub flow: Vec<Stage>,
+    /// Calls per session (over every stage).
+    pub calls: u32,
 }
 
 /// The workload.
 #[derive(Clone, Debug)]
 pub struct Workload {
-    /// Arrival process.
+    /// Arrival process. With a trace, an open loop of rate 0: the trace brings every session.
     pub arrivals: Arrivals,
     /// Stop after this many sessions (open loop) or session starts (closed loop).
     pub max_sessions: Option<u64>,
@@ -260,4 +296,60 @@ pub struct Workload {
     pub classes: Vec<SessionClass>,
     /// Cumulative class weights, normalised to end at 1.
     pub class_cdf: Vec<f64>,
+    /// `[workload] trace`: the sessions come from this trace instead of `arrivals`. A
+    /// request's class is the one its record names (when a class has that name), else the
+    /// first class; the class gives what the record lacks (model, `max_tokens`, streaming,
+    /// think time). See `docs/traces.md`.
+    pub trace: Option<TraceSpec>,
+}
+
+/// `[workload] trace`, checked: which trace to replay and how (`docs/traces.md`). Read it
+/// with [`crate::trace::open`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceSpec {
+    /// The trace file (a scenario's relative path is resolved against the scenario's folder).
+    pub file: std::path::PathBuf,
+    /// Its format; `None`: told from its first line when opened.
+    pub format: Option<crate::trace::TraceFormat>,
+    /// How requests are released: at their recorded times, or session by session.
+    pub mode: crate::trace::TraceMode,
+    /// Start of the window on the trace's clock (default: its first row).
+    pub from: Option<crate::trace::ClockPoint>,
+    /// End of the window, excluded (default: the end of the trace).
+    pub to: Option<crate::trace::ClockPoint>,
+    /// Speed-up factor, or the mean rate to reach.
+    pub speed: crate::trace::TraceSpeed,
+    /// Factor on prompt (and cached prompt) tokens.
+    pub prompt_scale: f64,
+    /// Factor on completion tokens.
+    pub completion_scale: f64,
+    /// Model renaming: the trace's name to the scenario's.
+    pub models: std::collections::BTreeMap<String, String>,
+    /// Fraction of sessions kept, in (0, 1]; `None` keeps them all.
+    pub sample: Option<f64>,
+    /// Seed of the sample (the scenario's seed unless `sample_seed` is given).
+    pub sample_seed: u64,
+    /// A session id silent for longer than this starts a new session.
+    pub session_idle: SimTime,
+}
+
+impl TraceSpec {
+    /// The trace at `file`, replayed as recorded: format told from the file, open mode, the
+    /// whole trace at its own speed, tokens and models as written, every session.
+    pub fn new(file: impl Into<std::path::PathBuf>) -> TraceSpec {
+        TraceSpec {
+            file: file.into(),
+            format: None,
+            mode: crate::trace::TraceMode::Open,
+            from: None,
+            to: None,
+            speed: crate::trace::TraceSpeed::Factor(1.0),
+            prompt_scale: 1.0,
+            completion_scale: 1.0,
+            models: std::collections::BTreeMap::new(),
+            sample: None,
+            sample_seed: 0,
+            session_idle: SimTime::from_secs(3600),
+        }
+    }
 }

@@ -18,23 +18,30 @@ use crate::rng::{SimRng, Stream, stream};
 use crate::scenario::{Arrivals, Scenario};
 use crate::time::SimTime;
 
-/// What one step asks of the service.
+/// What one call asks of the service.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Call {
     /// Session class index.
     pub class: u16,
+    /// Step (call shape) index within the class.
+    pub step: u16,
     /// Model index.
     pub model: u32,
     /// Prompt tokens.
     pub prompt: u32,
+    /// Prompt tokens that are a cached prefix (at most `prompt`).
+    pub cached: u32,
     /// Completion tokens the answer would have without a cap.
     pub want: u32,
     /// `max_tokens` sent with the call (a gateway may lower it on the way).
     pub max_tokens: Option<u32>,
     /// Whether the answer streams.
     pub streaming: bool,
-    /// Standard normal draw behind the decode-speed variation of this call.
+    /// Standard normal draw behind the decode-speed variation of the call's first attempt.
     pub speed_z: f64,
+    /// The key of the call's own random stream: later attempts draw their speed from it, so
+    /// a retry is served at a fresh speed that is the same in every variant.
+    pub key: u64,
 }
 
 impl Call {
@@ -48,33 +55,95 @@ impl Call {
 /// User index of open-loop sessions.
 const OPEN_LOOP: u32 = u32::MAX;
 
+/// Where time went in a session, microseconds (see [`AfterCall::Completed`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Breakdown {
+    /// Think time between stages.
+    pub think: u64,
+    /// Before the answering attempt was admitted: quota, backoff, failed attempts.
+    pub waiting: u64,
+    /// Admitted, waiting for a concurrency slot.
+    pub queued: u64,
+    /// Time to first token once served.
+    pub prefill: u64,
+    /// Decoding.
+    pub generating: u64,
+}
+
+/// The times of a call that succeeded, for the session's [`Breakdown`].
+#[derive(Clone, Copy, Debug)]
+pub struct CallTimes {
+    /// The call started.
+    pub started: SimTime,
+    /// The answering attempt was admitted.
+    pub admitted: SimTime,
+    /// It got a concurrency slot (prefill began).
+    pub served: SimTime,
+    /// Its first token came out.
+    pub first_token: SimTime,
+}
+
 /// Cache-line aligned: a session's state never straddles more lines than it must.
 #[derive(Clone, Debug)]
 #[repr(align(64))]
 struct Session {
     alive: bool,
-    key: u64,
-    user: u32,
+    failed: bool,
     class: u16,
-    rng: SimRng,
+    user: u32,
+    /// Current stage of the flow.
+    stage: u32,
+    /// Calls of the stage that have not ended yet (started or not).
+    pending: u32,
+    /// Calls of the stage started so far.
+    launched: u32,
+    /// Calls made so far in the session (numbers each call).
+    seq: u32,
+    key: u64,
     started: SimTime,
-    step: u32,
     think: SimTime,
+    rng: SimRng,
+    times: Breakdown,
+}
+
+/// One call in flight.
+#[derive(Clone, Copy, Debug)]
+struct CallSlot {
+    alive: bool,
+    session: u32,
+    seq: u32,
+    id: u64,
     call: Call,
 }
 
-/// Where a session goes after a step succeeded.
+/// Where a session goes after one of its calls ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AfterStep {
-    /// Every step is done: the session completed, taking this long.
-    Completed(SimTime),
-    /// The next step starts now (no think time).
-    NextNow,
-    /// The next step was scheduled after the think time.
+pub enum AfterCall {
+    /// Other calls of the stage are still running; `first_failure` when this call failed
+    /// and is the session's first failure.
+    Waiting {
+        /// This failure made the session fail.
+        first_failure: bool,
+    },
+    /// The stage is done and the next one starts now (no think time).
+    NextStage,
+    /// The stage is done; the next one was scheduled after the think time.
     Thinking,
+    /// Every stage is done: the session completed, taking `duration`, spent as `times`.
+    Completed {
+        /// From the session's start.
+        duration: SimTime,
+        /// Where it went (the critical path of each stage, and think time).
+        times: Breakdown,
+    },
+    /// The session ended after a failed call (this one or an earlier one of the stage).
+    Failed {
+        /// This failure made the session fail.
+        first_failure: bool,
+    },
 }
 
-/// The sessions of one run.
+/// The sessions and calls of one run.
 pub struct Workload<'a> {
     sc: &'a Scenario,
     arrival_rng: SimRng,
@@ -82,12 +151,15 @@ pub struct Workload<'a> {
     user_sessions: Vec<u32>,
     sessions: Vec<Session>,
     free: Vec<u32>,
+    calls: Vec<CallSlot>,
+    free_calls: Vec<u32>,
+    next_call_id: u64,
     begun: u64,
 }
 
 impl<'a> Workload<'a> {
-    /// Bytes of per-session state this room keeps for each session slot.
-    pub const SLOT_BYTES: usize = std::mem::size_of::<Session>();
+    /// Bytes of per-session state this room keeps for each session slot (and one call).
+    pub const SLOT_BYTES: usize = std::mem::size_of::<Session>() + std::mem::size_of::<CallSlot>();
 
     /// The workload of `sc`.
     pub fn new(sc: &'a Scenario) -> Self {
@@ -104,6 +176,9 @@ impl<'a> Workload<'a> {
             user_sessions: vec![0; users as usize],
             sessions: Vec::new(),
             free: Vec::new(),
+            calls: Vec::new(),
+            free_calls: Vec::new(),
+            next_call_id: 0,
             begun: 0,
         }
     }
@@ -160,26 +235,22 @@ impl<'a> Workload<'a> {
         let u: f64 = rng.random();
         let cdf = &self.sc.workload.class_cdf;
         let class = cdf.partition_point(|&c| c <= u).min(cdf.len() - 1) as u16;
-        let k = &self.sc.workload.classes[class as usize];
-        let s = Session {
+        let mut s = Session {
             alive: true,
-            key,
-            user,
+            failed: false,
             class,
-            rng,
+            user,
+            stage: 0,
+            pending: 0,
+            launched: 0,
+            seq: 0,
+            key,
             started: now,
-            step: 0,
             think: SimTime::ZERO,
-            call: Call {
-                class,
-                model: k.model as u32,
-                prompt: 0,
-                want: 0,
-                max_tokens: k.max_tokens,
-                streaming: k.streaming,
-                speed_z: 0.0,
-            },
+            rng,
+            times: Breakdown::default(),
         };
+        s.pending = self.sc.workload.classes[class as usize].flow[0].calls.len() as u32;
         match self.free.pop() {
             Some(i) => {
                 self.sessions[i as usize] = s;
@@ -192,17 +263,66 @@ impl<'a> Workload<'a> {
         }
     }
 
-    /// Draws the next call of the session in `slot` (always the same draws in the same
-    /// order: common random numbers across variants).
+    /// The next call of the current stage of `session` to start, drawn now (always the same
+    /// draws in the same order: common random numbers across variants), or `None` when every
+    /// call of the stage has started. Returns the call's slot.
     #[inline]
-    pub fn next_call(&mut self, slot: u32) -> Call {
-        let s = &mut self.sessions[slot as usize];
+    pub fn next_stage_call(&mut self, session: u32) -> Option<u32> {
+        let seed = self.sc.seed;
+        let s = &mut self.sessions[session as usize];
         let class = &self.sc.workload.classes[s.class as usize];
-        s.call.prompt = class.prompt_tokens.sample(&mut s.rng).round().max(1.0) as u32;
-        s.call.want = class.completion_tokens.sample(&mut s.rng).round().max(1.0) as u32;
-        s.call.speed_z = StandardNormal.sample(&mut s.rng);
-        s.think = SimTime::from_secs_f64(class.think_time_s.sample(&mut s.rng));
-        s.call
+        let stage = &class.flow[s.stage as usize];
+        let i = s.launched as usize;
+        let &step_index = stage.calls.get(i)?;
+        let step = &class.steps[step_index as usize];
+        s.launched += 1;
+        let seq = s.seq;
+        s.seq += 1;
+        let prompt = step.prompt_tokens.sample(&mut s.rng).round().max(1.0) as u32;
+        let want = step.completion_tokens.sample(&mut s.rng).round().max(1.0) as u32;
+        let speed_z = StandardNormal.sample(&mut s.rng);
+        if i + 1 == stage.calls.len() {
+            let think = &class.steps[stage.think_after as usize].think_time_s;
+            s.think = SimTime::from_secs_f64(think.sample(&mut s.rng));
+        }
+        let key = call_key(s.key, seq);
+        let cached = if step.cached_prompt_share.is_constant() {
+            step.cached_prompt_share.sample(&mut s.rng)
+        } else {
+            // Its own stream: a variant with caching sees the same calls as one without.
+            step.cached_prompt_share
+                .sample(&mut stream(seed, Stream::Call, key))
+        };
+        let call = Call {
+            class: s.class,
+            step: step_index,
+            model: step.model as u32,
+            prompt,
+            cached: ((prompt as f64 * cached).round() as u32).min(prompt),
+            want,
+            max_tokens: step.max_tokens,
+            streaming: step.streaming,
+            speed_z,
+            key,
+        };
+        self.next_call_id += 1;
+        let c = CallSlot {
+            alive: true,
+            session,
+            seq,
+            id: self.next_call_id,
+            call,
+        };
+        Some(match self.free_calls.pop() {
+            Some(i) => {
+                self.calls[i as usize] = c;
+                i
+            }
+            None => {
+                self.calls.push(c);
+                (self.calls.len() - 1) as u32
+            }
+        })
     }
 
     /// Session slots allocated (the most sessions ever in flight at once).
@@ -210,51 +330,130 @@ impl<'a> Workload<'a> {
         self.sessions.len()
     }
 
-    /// The current call of the session in `slot`.
+    /// The call in call slot `slot`.
     #[inline]
     pub fn call(&self, slot: u32) -> &Call {
-        &self.sessions[slot as usize].call
+        &self.calls[slot as usize].call
     }
 
-    /// The key of the session in `slot`.
+    /// The id of the call in `slot` (events of an ended call are stale).
+    #[inline]
+    pub fn call_id(&self, slot: u32) -> u64 {
+        self.calls[slot as usize].id
+    }
+
+    /// Whether call slot `slot` still holds live call `id`.
+    #[inline]
+    pub fn is_current_call(&self, slot: u32, id: u64) -> bool {
+        let c = &self.calls[slot as usize];
+        c.alive && c.id == id
+    }
+
+    /// The session key and the call's number in its session (from 0), for records.
+    #[inline]
+    pub fn call_origin(&self, slot: u32) -> (u64, u32) {
+        let c = &self.calls[slot as usize];
+        (self.sessions[c.session as usize].key, c.seq)
+    }
+
+    /// The key of the session in session slot `slot`.
     #[inline]
     pub fn key(&self, slot: u32) -> u64 {
         self.sessions[slot as usize].key
     }
 
-    /// The step the session in `slot` is at (from 0).
-    #[inline]
-    pub fn step(&self, slot: u32) -> u32 {
-        self.sessions[slot as usize].step
-    }
-
-    /// Whether `slot` still holds live session `key` (events of ended sessions are stale).
+    /// Whether session slot `slot` still holds live session `key`.
     #[inline]
     pub fn is_current(&self, slot: u32, key: u64) -> bool {
         let s = &self.sessions[slot as usize];
         s.alive && s.key == key
     }
 
-    /// The current step of the session in `slot` succeeded at `now`.
+    /// The session of call slot `slot`.
     #[inline]
-    pub fn step_done(&mut self, slot: u32, now: SimTime, q: &mut EventQueue<Ev>) -> AfterStep {
-        let s = &mut self.sessions[slot as usize];
-        let steps = self.sc.workload.classes[s.class as usize].steps;
-        s.step += 1;
-        if s.step >= steps {
-            AfterStep::Completed(now - s.started)
-        } else if s.think == SimTime::ZERO {
-            AfterStep::NextNow
-        } else {
-            q.push(
-                now + s.think,
-                Ev::StepStart {
-                    slot,
-                    session: s.key,
-                },
-            );
-            AfterStep::Thinking
+    pub fn session_of(&self, slot: u32) -> u32 {
+        self.calls[slot as usize].session
+    }
+
+    /// The call in `slot` succeeded at `now`, timed as `times`.
+    #[inline]
+    pub fn call_succeeded(
+        &mut self,
+        slot: u32,
+        now: SimTime,
+        times: CallTimes,
+        q: &mut EventQueue<Ev>,
+    ) -> AfterCall {
+        let session = self.end_call(slot);
+        let s = &mut self.sessions[session as usize];
+        s.pending -= 1;
+        if s.pending > 0 {
+            return AfterCall::Waiting {
+                first_failure: false,
+            };
         }
+        // The stage's last call to end is its critical path.
+        let t = &mut s.times;
+        t.waiting += (times.admitted - times.started).as_micros();
+        t.queued += (times.served - times.admitted).as_micros();
+        t.prefill += (times.first_token - times.served).as_micros();
+        t.generating += (now - times.first_token).as_micros();
+        if s.failed {
+            return AfterCall::Failed {
+                first_failure: false,
+            };
+        }
+        self.next_stage(session, now, q)
+    }
+
+    /// The stage of `session` is done at `now`: the next one, after its think time.
+    fn next_stage(&mut self, session: u32, now: SimTime, q: &mut EventQueue<Ev>) -> AfterCall {
+        let s = &mut self.sessions[session as usize];
+        let flow = &self.sc.workload.classes[s.class as usize].flow;
+        s.stage += 1;
+        if s.stage as usize >= flow.len() {
+            return AfterCall::Completed {
+                duration: now - s.started,
+                times: s.times,
+            };
+        }
+        s.launched = 0;
+        s.pending = flow[s.stage as usize].calls.len() as u32;
+        if s.think == SimTime::ZERO {
+            return AfterCall::NextStage;
+        }
+        s.times.think += s.think.as_micros();
+        q.push(
+            now + s.think,
+            Ev::StepStart {
+                slot: session,
+                key: s.key,
+            },
+        );
+        AfterCall::Thinking
+    }
+
+    /// The client gave up on the call in `slot`: its session fails (with this call or an
+    /// earlier one) and ends once no call of the stage is left running.
+    #[inline]
+    pub fn call_failed(&mut self, slot: u32) -> AfterCall {
+        let session = self.end_call(slot);
+        let s = &mut self.sessions[session as usize];
+        let first_failure = !s.failed;
+        s.failed = true;
+        s.pending -= 1;
+        if s.pending > 0 {
+            AfterCall::Waiting { first_failure }
+        } else {
+            AfterCall::Failed { first_failure }
+        }
+    }
+
+    fn end_call(&mut self, slot: u32) -> u32 {
+        let c = &mut self.calls[slot as usize];
+        c.alive = false;
+        self.free_calls.push(slot);
+        c.session
     }
 
     /// The session in `slot` ended (completed or failed) at `now`: its slot is freed, and a
@@ -277,6 +476,12 @@ impl<'a> Workload<'a> {
             }
         }
     }
+}
+
+/// The key of call `seq` of session `session`: names the call's own random stream.
+#[inline]
+pub fn call_key(session: u64, seq: u32) -> u64 {
+    crate::rng::splitmix64(session ^ ((seq as u64) << 40).rotate_left(7))
 }
 
 #[cfg(test)]
@@ -319,6 +524,15 @@ think_time_s = 5
             .remove(0)
     }
 
+    fn times(t: SimTime) -> CallTimes {
+        CallTimes {
+            started: t,
+            admitted: t,
+            served: t,
+            first_token: t,
+        }
+    }
+
     #[test]
     fn session_k_asks_for_the_same_calls_whatever_else_differs() {
         // Two "variants" with different arrival processes: session 0 draws the same calls.
@@ -327,11 +541,12 @@ think_time_s = 5
         let (mut wa, mut wb) = (Workload::new(&a), Workload::new(&b));
         let sa = wa.arrive(SimTime::ZERO);
         let sb = wb.arrive(SimTime::from_secs(7));
-        for _ in 0..2 {
-            assert_eq!(wa.next_call(sa), wb.next_call(sb));
-        }
-        let c = *wa.call(sa);
+        let ca = wa.next_stage_call(sa).unwrap();
+        let cb = wb.next_stage_call(sb).unwrap();
+        assert_eq!(wa.call(ca), wb.call(cb));
+        let c = *wa.call(ca);
         assert!((100..=2000).contains(&c.prompt) && c.want >= 1);
+        assert_eq!(wa.next_stage_call(sa), None, "one call per stage");
     }
 
     #[test]
@@ -339,29 +554,74 @@ think_time_s = 5
         let sc = scenario("arrival = \"poisson\"\nrate_per_min = 10");
         let mut w = Workload::new(&sc);
         let mut q = EventQueue::default();
-        let slot = w.arrive(SimTime::ZERO);
-        w.next_call(slot);
+        let s = w.arrive(SimTime::ZERO);
+        let c = w.next_stage_call(s).unwrap();
         let t1 = SimTime::from_secs(3);
-        assert_eq!(w.step_done(slot, t1, &mut q), AfterStep::Thinking);
+        let after = w.call_succeeded(c, t1, times(SimTime::from_secs(1)), &mut q);
+        assert_eq!(after, AfterCall::Thinking);
         let (t, ev) = q.pop().unwrap();
         assert_eq!(t, t1 + SimTime::from_secs(5));
-        assert!(matches!(
-            ev,
-            Ev::StepStart {
-                slot: 0,
-                session: 0
-            }
-        ));
-        assert_eq!(w.step(slot), 1);
+        assert!(matches!(ev, Ev::StepStart { slot: 0, key: 0 }));
+        let c = w.next_stage_call(s).unwrap();
+        assert_eq!(w.call_origin(c), (0, 1), "the second call of session 0");
         let t2 = SimTime::from_secs(20);
-        assert_eq!(w.step_done(slot, t2, &mut q), AfterStep::Completed(t2));
-        let key = w.key(slot);
-        w.end_session(slot, t2, &mut q);
-        assert!(!w.is_current(slot, key));
+        let after = w.call_succeeded(c, t2, times(SimTime::from_secs(8)), &mut q);
+        let AfterCall::Completed { duration, times } = after else {
+            panic!("{after:?}")
+        };
+        assert_eq!(duration, t2);
+        // 5 s of think, and each call's 1 s + 2 s of waiting and generating.
+        assert_eq!(times.think, 5_000_000);
+        assert_eq!(times.waiting, 0);
+        assert_eq!(times.generating, 2_000_000 + 12_000_000);
+        let key = w.key(s);
+        w.end_session(s, t2, &mut q);
+        assert!(!w.is_current(s, key));
         // The slot is reused by the next session, with a new key.
         let next = w.arrive(t2);
-        assert_eq!(next, slot);
+        assert_eq!(next, s);
         assert!(w.is_current(next, 1) && !w.is_current(next, key));
+    }
+
+    #[test]
+    fn a_fan_out_stage_waits_for_all_and_a_failure_fails_the_session_once() {
+        let mut sc = scenario("arrival = \"poisson\"\nrate_per_min = 10");
+        sc.workload.classes[0].flow = vec![
+            crate::scenario::Stage {
+                calls: vec![0, 0, 0],
+                think_after: 0,
+            },
+            crate::scenario::Stage {
+                calls: vec![0],
+                think_after: 0,
+            },
+        ];
+        let mut w = Workload::new(&sc);
+        let mut q = EventQueue::default();
+        let s = w.arrive(SimTime::ZERO);
+        let calls: Vec<u32> = std::iter::from_fn(|| w.next_stage_call(s)).collect();
+        assert_eq!(calls.len(), 3);
+        let t = times(SimTime::ZERO);
+        assert_eq!(
+            w.call_succeeded(calls[0], SimTime::from_secs(1), t, &mut q),
+            AfterCall::Waiting {
+                first_failure: false
+            }
+        );
+        assert_eq!(
+            w.call_failed(calls[1]),
+            AfterCall::Waiting {
+                first_failure: true
+            }
+        );
+        // The last call of the stage ends: the session ends, failed (counted once).
+        assert_eq!(
+            w.call_succeeded(calls[2], SimTime::from_secs(2), t, &mut q),
+            AfterCall::Failed {
+                first_failure: false
+            }
+        );
+        assert!(q.is_empty());
     }
 
     #[test]

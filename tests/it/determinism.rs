@@ -131,6 +131,7 @@ fn golden_results_match() {
         "foundry-parallel-load",
         "timeouts-to-triumph",
         "gateway-strategies",
+        "foundry-sensitivity",
     ] {
         let out = tmp.join(name);
         let o = Command::new(env!("CARGO_BIN_EXE_spillway"))

@@ -325,7 +325,12 @@ impl Params {
             let _ = writeln!(w, "speed_curve = [[1, 1.0], [{n}, {f:.4}]]");
         }
         let _ = writeln!(w, "default_max_tokens_estimate = {}", self.default_estimate);
-        let _ = writeln!(w, "ptu_input_tpm = {:.1}\n", self.ptu_input_tpm);
+        let _ = writeln!(w, "ptu_input_tpm = {:.1}", self.ptu_input_tpm);
+        // "m" is not in the model catalogue: its prices must be given (these were its defaults).
+        let _ = writeln!(
+            w,
+            "price_input_per_1m = 0.0\nprice_output_per_1m = 0.0\nptu_price_per_hour = 1.0\n"
+        );
         // The first standard deployment takes the provisioned deployments' spillover.
         let spill_target = self
             .deps
@@ -841,11 +846,13 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
         m.ttft.count(),
         m.succeeded
     );
-    let route_len = |class: usize| sc.router.routes[sc.workload.classes[class].model].len() as u32;
+    // Generated classes use the short form: one call shape, repeated.
+    let route_len =
+        |class: usize| sc.router.routes[sc.workload.classes[class].steps[0].model].len() as u32;
     let mut completed_sessions = 0;
     for (key, rs) in &by_session {
         let class = rs[0].class;
-        let steps = sc.workload.classes[class].steps;
+        let steps = sc.workload.classes[class].calls;
         for (i, r) in rs.iter().enumerate() {
             ensure!(
                 e,
@@ -931,7 +938,9 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
         match r.outcome {
             Outcome::Succeeded => {
                 ensure!(e, r.status == 200, "success with status {}", r.status);
-                let want = r.wanted_tokens.min(class.max_tokens.unwrap_or(u32::MAX));
+                let want = r
+                    .wanted_tokens
+                    .min(class.steps[0].max_tokens.unwrap_or(u32::MAX));
                 ensure!(
                     e,
                     r.completion_tokens == want,
@@ -978,7 +987,7 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
                 if r.status == 408 {
                     ensure!(
                         e,
-                        !class.streaming,
+                        !class.steps[0].streaming,
                         "request {}/{}: a streaming call got a 408",
                         r.session,
                         r.step
@@ -1194,7 +1203,7 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
             r.step
         );
         let dep = &sc.deployments[d];
-        let streaming = sc.workload.classes[r.class].streaming;
+        let streaming = sc.workload.classes[r.class].steps[0].streaming;
         // The attempt was admitted no later than it got its slot, and its deadlines count from
         // admission: the server's completion window (non-streaming) bounds the whole answer,
         // the client's timeout the whole answer or, streaming, the first token.
@@ -1261,7 +1270,7 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
     for (d, dm) in m.deployments.iter().enumerate() {
         if dm.timed_out_408 > 0 {
             let possible = sc.deployments[d].completion_window.is_some()
-                && sc.workload.classes.iter().any(|k| !k.streaming);
+                && sc.workload.classes.iter().any(|k| !k.steps[0].streaming);
             ensure!(
                 e,
                 possible,
@@ -1552,7 +1561,7 @@ fn check_scenario(sc: &Scenario) -> Result<Coverage, Vec<String>> {
         truncated: m.truncated,
         closed_loop: matches!(sc.workload.arrivals, Arrivals::Closed { .. }) as u64,
         multi_step_sessions: (m.sessions_completed > 0
-            && sc.workload.classes.iter().any(|k| k.steps > 1)) as u64,
+            && sc.workload.classes.iter().any(|k| k.calls > 1)) as u64,
     })
 }
 
@@ -1653,6 +1662,9 @@ drain = "20s"
 metrics_interval = "7s"
 
 [models."m"]
+price_input_per_1m = 0.0   # not in the catalogue: prices must be given
+price_output_per_1m = 0.0
+ptu_price_per_hour = 1.0
 decode_tokens_per_s = 60.0
 speed_curve = [[1, 1.0], [6, 0.5]]
 ptu_input_tpm = 1000.0
@@ -1735,6 +1747,8 @@ drain = "0s"
 metrics_interval = "5s"
 
 [models."m"]
+price_input_per_1m = 0.0   # not in the catalogue: prices must be given
+price_output_per_1m = 0.0
 ttft_base = "0s"
 prefill_tokens_per_s = 1000.0
 decode_tokens_per_s = 100.0
@@ -1774,6 +1788,8 @@ duration = "20s"
 metrics_interval = "1s"
 
 [models."m"]
+price_input_per_1m = 0.0   # not in the catalogue: prices must be given
+price_output_per_1m = 0.0
 decode_tokens_per_s = 15.0
 
 [[pool]]
@@ -1832,6 +1848,8 @@ duration = "20s"
 drain = "60s"
 
 [models."m"]
+price_input_per_1m = 0.0   # not in the catalogue: prices must be given
+price_output_per_1m = 0.0
 ttft_base = "0s"
 decode_tokens_per_s = 100.0
 decode_variation_cv = 0.0

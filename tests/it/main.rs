@@ -1,15 +1,19 @@
 //! Spillway's integration tests: one binary, one module per area.
 
+mod calibrate;
 mod cli;
 mod determinism;
+mod fidelity;
 mod gateway;
 mod invariants;
+mod models;
 mod queueing;
 mod report;
 mod scenario_errors;
 mod seeds;
 mod setup;
 mod sweep;
+mod traces;
 
 use std::path::PathBuf;
 

@@ -219,6 +219,8 @@ drain = "1h"
 metrics_interval = "1h"
 
 [models."queue-test"]
+price_input_per_1m = 0.0     # not in the catalogue: prices must be given
+price_output_per_1m = 0.0
 ttft_base = "0s"
 prefill_tokens_per_s = 1e12
 decode_tokens_per_s = {DECODE_TOKENS_PER_S:.1}

@@ -51,6 +51,8 @@ fn foundry_parallel_load_reproduces_the_seed() {
             "4-users-quota-increase",
             "4-users-2-regions",
             "4-users-ptu",
+            "4-users-consolidated",
+            "4-users-parallel",
             "10-users",
             "50-users",
             "50-users-3-subscriptions"
@@ -83,6 +85,19 @@ fn foundry_parallel_load_reproduces_the_seed() {
     for v in ["4-users-quota-increase", "4-users-2-regions", "4-users-ptu"] {
         assert!(p50(v) < four, "{v} should beat 4-users");
     }
+    // What makes 4-users slow is waiting for quota (429s and their Retry-After), not serving.
+    let b = &variant(&s, "4-users")["sessions"]["time_breakdown_ms"];
+    let part = |k: &str| b[k].as_f64().unwrap();
+    assert!(
+        part("waiting") > 2.0 * (part("prefill") + part("generating")),
+        "4-users should be dominated by waiting for quota: {b}"
+    );
+    // Consolidating the flow sends fewer, larger calls: fewer charges against the quota.
+    assert!(p50("4-users-consolidated") < 0.7 * four);
+    // Running steps at once on a quota that already binds bursts into the window: more calls
+    // are refused for good than in the sequential flow.
+    let failed = |name: &str| f(variant(&s, name), &["requests", "failed_ratio"]);
+    assert!(failed("4-users-parallel") > 5.0 * failed("4-users").max(0.001));
 }
 
 #[test]

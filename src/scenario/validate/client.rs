@@ -8,8 +8,9 @@ use crate::scenario::limits;
 use crate::scenario::raw::RawClient;
 use crate::time::SimTime;
 
-/// Statuses the OpenAI SDK retries by default.
-const DEFAULT_RETRY_STATUSES: [u16; 7] = [408, 409, 429, 500, 502, 503, 504];
+/// Statuses the OpenAI SDK retries by default: 408, 409, 429 and every status >= 500
+/// (azure-facts, "Timeouts, retries, streaming").
+const DEFAULT_RETRY_STATUSES: [(u16, u16); 4] = [(408, 408), (409, 409), (429, 429), (500, 599)];
 
 /// The message for more retries than the limits allow (client or gateway).
 pub(super) fn too_many_retries(n: u32, max: u32) -> String {
@@ -43,10 +44,12 @@ pub(super) fn check(rc: &RawClient, c: &Ctx) -> Result<ClientPolicy> {
             j
         },
         retry_after_cap: c.dur("client.retry_after_cap", rc.retry_after_cap.as_ref(), "60s")?,
-        retry_statuses: rc
-            .retry_statuses
-            .clone()
-            .unwrap_or_else(|| DEFAULT_RETRY_STATUSES.to_vec()),
+        retry_statuses: super::gateway::statuses(
+            c,
+            "client.retry_statuses",
+            rc.retry_statuses.as_ref(),
+            &DEFAULT_RETRY_STATUSES,
+        )?,
         retry_on_timeout: rc.retry_on_timeout.unwrap_or(true),
     };
     if client.timeout == SimTime::ZERO {
@@ -57,14 +60,6 @@ pub(super) fn check(rc: &RawClient, c: &Ctx) -> Result<ClientPolicy> {
             "client.max_retries",
             too_many_retries(client.max_retries, c.limits.max_retries),
         ));
-    }
-    for s in &client.retry_statuses {
-        if !(100..=599).contains(s) {
-            return Err(c.err(
-                "client.retry_statuses",
-                format!("{s} is not an HTTP status"),
-            ));
-        }
     }
     Ok(client)
 }
@@ -83,7 +78,11 @@ mod tests {
         assert_eq!(c.backoff_max, SimTime::from_secs(8));
         assert_eq!(c.backoff_jitter, 0.25);
         assert_eq!(c.retry_after_cap, SimTime::from_secs(60));
-        assert_eq!(c.retry_statuses, vec![408, 409, 429, 500, 502, 503, 504]);
+        let retried: Vec<u16> = [400, 408, 409, 429, 500, 501, 503, 505, 599]
+            .into_iter()
+            .filter(|&s| c.retry_statuses.contains(s))
+            .collect();
+        assert_eq!(retried, vec![408, 409, 429, 500, 501, 503, 505, 599]);
         assert!(c.retry_on_timeout);
     }
 

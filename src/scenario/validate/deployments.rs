@@ -322,6 +322,16 @@ fn serving(key: &str, d: &RawDeployment, c: &Ctx, mp: &ModelParams) -> Result<Se
             }
             None => mp.serving.speed_table.clone(),
         },
+        ttft_table: match &d.ttft_curve {
+            Some(curve) => speed_table(curve).map_err(|m| c.err(format!("{key}.ttft_curve"), m))?,
+            None => mp.serving.ttft_table.clone(),
+        },
+        ttft_variation_cv: c.range(
+            &format!("{key}.ttft_variation_cv"),
+            d.ttft_variation_cv.unwrap_or(mp.serving.ttft_variation_cv),
+            &limits::DECODE_VARIATION_CV,
+        )?,
+        fresh_speed_per_attempt: mp.serving.fresh_speed_per_attempt,
     })
 }
 

@@ -32,7 +32,7 @@ fn token_key(c: &Ctx, key: &str, v: Option<&str>) -> Result<TokenKey> {
     }
 }
 
-fn statuses(
+pub(super) fn statuses(
     c: &Ctx,
     key: &str,
     v: Option<&Vec<RawStatus>>,

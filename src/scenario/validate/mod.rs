@@ -15,6 +15,7 @@ mod meta;
 mod models;
 mod pools;
 mod router;
+mod trace_keys;
 mod workload;
 
 use crate::dist::{Dist, RawDist};
@@ -88,6 +89,7 @@ pub(crate) fn validate(
         }
     };
     let faults = faults::check(&raw.fault, c, &deployments)?;
+    let seed = seed.unwrap_or(raw.scenario.seed.unwrap_or(1));
     let (arrivals, classes, class_cdf) = workload::check(
         &raw.workload,
         c,
@@ -96,11 +98,20 @@ pub(crate) fn validate(
         gateway.as_ref(),
         meta.duration,
     )?;
+    let trace = workload::trace(
+        &raw.workload,
+        c,
+        &models,
+        &classes,
+        &router,
+        gateway.as_ref(),
+        seed,
+    )?;
     Ok(Scenario {
         name: raw.scenario.name.clone(),
         variant: variant.to_string(),
         description,
-        seed: seed.unwrap_or(raw.scenario.seed.unwrap_or(1)),
+        seed,
         duration: meta.duration,
         drain: meta.drain,
         metrics_interval: meta.metrics_interval,
@@ -116,6 +127,7 @@ pub(crate) fn validate(
             max_sessions: raw.workload.sessions,
             classes,
             class_cdf,
+            trace,
         },
         baseline: raw.scenario.baseline.clone(),
     })

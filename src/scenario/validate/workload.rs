@@ -3,12 +3,16 @@
 
 use super::{Ctx, Models};
 use crate::dist::Dist;
+use crate::dist::RawDist;
 use crate::error::Result;
 use crate::gateway::GatewaySpec;
 use crate::scenario::limits;
-use crate::scenario::raw::{RawClass, RawWorkload};
-use crate::scenario::{Arrivals, RouterSpec, SessionClass};
+use crate::scenario::raw::{RawClass, RawStep, RawWorkload};
+use crate::scenario::{Arrivals, RouterSpec, SessionClass, Stage, Step, TraceSpec};
 use crate::time::SimTime;
+use crate::trace::{self, TraceFormat, TraceMode, TraceSpeed};
+
+use super::trace_keys;
 
 /// Checks `[workload]`: the arrivals, the classes and their cumulative weights. A class's model
 /// must be served by the gateway when there is one, else by the router. An open loop's expected
@@ -22,6 +26,10 @@ pub(super) fn check(
     duration: SimTime,
 ) -> Result<(Arrivals, Vec<SessionClass>, Vec<f64>)> {
     let arrivals = arrivals(w, c)?;
+    if w.class.is_empty() && w.trace.is_some() {
+        let class = trace_class(c, models, router, gateway)?;
+        return Ok((arrivals, vec![class], vec![1.0]));
+    }
     if w.class.is_empty() {
         return Err(c.err(
             "workload.class",
@@ -101,7 +109,7 @@ fn check_size(
     let total: f64 = classes.iter().map(|k| k.weight).sum();
     let mean_steps: f64 = classes
         .iter()
-        .map(|k| k.weight / total * k.steps as f64)
+        .map(|k| k.weight / total * k.calls as f64)
         .sum();
     let calls = sessions * mean_steps;
     if calls > l.max_expected_calls as f64 {
@@ -134,7 +142,16 @@ fn expected_sessions(schedule: &[(SimTime, f64)], duration: SimTime) -> f64 {
 
 /// The arrival process: `closed` (users), `poisson` or `constant` (a rate or a schedule).
 fn arrivals(w: &RawWorkload, c: &Ctx) -> Result<Arrivals> {
-    match w.arrival.as_str() {
+    if w.trace.is_some() {
+        return trace_arrivals(w, c);
+    }
+    let Some(arrival) = w.arrival.as_deref() else {
+        return Err(c.err(
+            "workload.arrival",
+            "missing: give 'arrival' (\"closed\", \"poisson\" or \"constant\"), or a 'trace' to replay",
+        ));
+    };
+    match arrival {
         "closed" => {
             if w.rate_per_min.is_some() || w.schedule.is_some() {
                 return Err(c.err(
@@ -173,7 +190,7 @@ fn arrivals(w: &RawWorkload, c: &Ctx) -> Result<Arrivals> {
             if w.users.is_some() {
                 return Err(c.err(
                     "workload.users",
-                    format!("does not apply to arrival = \"{}\"", w.arrival),
+                    format!("does not apply to arrival = \"{arrival}\""),
                 ));
             }
             if w.user_think_time_s.is_some() {
@@ -183,7 +200,7 @@ fn arrivals(w: &RawWorkload, c: &Ctx) -> Result<Arrivals> {
                 ));
             }
             let s = schedule(w, c)?;
-            if w.arrival == "poisson" {
+            if arrival == "poisson" {
                 Ok(Arrivals::Poisson { schedule: s })
             } else {
                 Ok(Arrivals::Constant { schedule: s })
@@ -242,7 +259,7 @@ fn schedule(w: &RawWorkload, c: &Ctx) -> Result<Vec<(SimTime, f64)>> {
             "workload.rate_per_min",
             format!(
                 "arrival = \"{}\" needs 'rate_per_min' or 'schedule'",
-                w.arrival
+                w.arrival.as_deref().unwrap_or_default()
             ),
         )),
     }
@@ -257,73 +274,406 @@ fn class(
     gateway: Option<&GatewaySpec>,
 ) -> Result<SessionClass> {
     let key = format!("workload.class.{}", k.name);
-    let model = match &k.model {
-        Some(m) => models.index(c, &format!("{key}.model"), m)?,
-        None if models.len() == 1 => 0,
-        None => {
-            return Err(c.err(
-                format!("{key}.model"),
-                "several models are in use; say which one this class calls",
-            ));
-        }
-    };
-    let served = match gateway {
-        Some(g) => !g.by_model[model].is_empty(),
-        None => !router.routes[model].is_empty(),
-    };
-    if !served {
-        return Err(c.err(
-            format!("{key}.model"),
-            format!(
-                "no routed deployment serves model '{}'",
-                models.names[model]
-            ),
-        ));
-    }
-    let steps = k.steps.unwrap_or(1);
-    if steps == 0 {
-        return Err(c.err(format!("{key}.steps"), "must be >= 1"));
-    }
-    if steps > c.limits.max_steps {
-        return Err(c.err(
-            format!("{key}.steps"),
-            format!(
-                "{} calls per session; at most {} per session; {}",
-                limits::group(steps.into()),
-                limits::group(c.limits.max_steps.into()),
-                limits::SEE_LIMITS
-            ),
-        ));
-    }
     let weight = c.range(
         &format!("{key}.weight"),
         k.weight.unwrap_or(1.0),
         &limits::CLASS_WEIGHT,
     )?;
-    if k.max_tokens == Some(0) {
+    let ctx = StepCtx {
+        c,
+        models,
+        router,
+        gateway,
+    };
+    let (steps, flow) = if k.step.is_empty() {
+        let n = k.steps.unwrap_or(1);
+        if n == 0 {
+            return Err(c.err(format!("{key}.steps"), "must be >= 1"));
+        }
+        let step = ctx.step(k, &RawStep::default(), &key, "step-1")?;
+        let stage = Stage {
+            calls: vec![0],
+            think_after: 0,
+        };
+        (vec![step], vec![stage; n as usize])
+    } else {
+        if k.steps.is_some() {
+            return Err(c.err(
+                format!("{key}.steps"),
+                "give either 'steps' (the short form) or [[workload.class.step]]s, not both",
+            ));
+        }
+        flow(k, &ctx, &key)?
+    };
+    let calls: u64 = flow.iter().map(|s| s.calls.len() as u64).sum();
+    if calls > c.limits.max_steps as u64 {
         return Err(c.err(
-            format!("{key}.max_tokens"),
-            "must be >= 1 (omit it to send none)",
+            format!("{key}.steps"),
+            format!(
+                "{} calls per session; at most {} per session; {}",
+                limits::group(calls as i64),
+                limits::group(c.limits.max_steps.into()),
+                limits::SEE_LIMITS
+            ),
         ));
     }
     Ok(SessionClass {
         name: k.name.clone(),
         weight,
         steps,
-        model,
-        prompt_tokens: Dist::from_raw(&k.prompt_tokens, 1.0)
-            .map_err(|m| c.err(format!("{key}.prompt_tokens"), m))?,
-        completion_tokens: Dist::from_raw(&k.completion_tokens, 1.0)
-            .map_err(|m| c.err(format!("{key}.completion_tokens"), m))?,
-        think_time_s: c.dist(
-            &format!("{key}.think_time_s"),
-            k.think_time_s.as_ref(),
-            0.0,
-            0.0,
-        )?,
-        max_tokens: k.max_tokens,
-        streaming: k.streaming.unwrap_or(false),
+        flow,
+        calls: calls as u32,
     })
+}
+
+/// Most calls a session makes at once (one stage).
+const MAX_STAGE_CALLS: u32 = 1_000;
+
+/// The long form: `[[workload.class.step]]`s into call shapes and stages. `repeat` runs a
+/// step in sequence, `parallel` makes copies at once, and consecutive steps sharing a `group`
+/// form one stage.
+fn flow(k: &RawClass, ctx: &StepCtx, key: &str) -> Result<(Vec<Step>, Vec<Stage>)> {
+    let c = ctx.c;
+    let mut steps = Vec::new();
+    let mut flow: Vec<Stage> = Vec::new();
+    let mut open_group: Option<&str> = None;
+    for (i, raw) in k.step.iter().enumerate() {
+        let name = raw
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("step-{}", i + 1));
+        if steps.iter().any(|s: &Step| s.name == name) {
+            return Err(c.err(
+                format!("{key}.step[{i}].name"),
+                format!("duplicate step name '{name}'"),
+            ));
+        }
+        let skey = format!("{key}.step.{name}");
+        steps.push(ctx.step(k, raw, &skey, &name)?);
+        let index = (steps.len() - 1) as u16;
+        let repeat = raw.repeat.unwrap_or(1);
+        let parallel = raw.parallel.unwrap_or(1);
+        if repeat == 0 || parallel == 0 {
+            let which = if repeat == 0 { "repeat" } else { "parallel" };
+            return Err(c.err(format!("{skey}.{which}"), "must be >= 1"));
+        }
+        if parallel > MAX_STAGE_CALLS {
+            return Err(c.err(
+                format!("{skey}.parallel"),
+                format!("{parallel} calls at once; at most {MAX_STAGE_CALLS}"),
+            ));
+        }
+        if repeat as u64 > c.limits.max_steps as u64 {
+            return Err(c.err(
+                format!("{skey}.repeat"),
+                format!(
+                    "{repeat} repetitions; at most {} calls per session",
+                    c.limits.max_steps
+                ),
+            ));
+        }
+        let calls = vec![index; parallel as usize];
+        match raw.group.as_deref() {
+            Some(g) => {
+                if repeat != 1 {
+                    return Err(c.err(
+                        format!("{skey}.repeat"),
+                        "a step in a group runs once per group; repeat the group's steps instead",
+                    ));
+                }
+                let joins = open_group == Some(g);
+                match flow.last_mut() {
+                    Some(stage) if joins => {
+                        stage.calls.extend(calls);
+                        stage.think_after = index;
+                        if stage.calls.len() > MAX_STAGE_CALLS as usize {
+                            return Err(c.err(
+                                format!("{skey}.group"),
+                                format!(
+                                    "group '{g}' makes more than {MAX_STAGE_CALLS} calls at once"
+                                ),
+                            ));
+                        }
+                    }
+                    _ => flow.push(Stage {
+                        calls,
+                        think_after: index,
+                    }),
+                }
+                open_group = raw.group.as_deref();
+            }
+            None => {
+                for _ in 0..repeat {
+                    flow.push(Stage {
+                        calls: calls.clone(),
+                        think_after: index,
+                    });
+                }
+                open_group = None;
+            }
+        }
+    }
+    Ok((steps, flow))
+}
+
+/// What checking a step needs.
+struct StepCtx<'a, 'c> {
+    c: &'a Ctx<'c>,
+    models: &'a Models,
+    router: &'a RouterSpec,
+    gateway: Option<&'a GatewaySpec>,
+}
+
+impl StepCtx<'_, '_> {
+    /// One call shape: the step's keys, else the class's.
+    fn step(&self, k: &RawClass, s: &RawStep, key: &str, name: &str) -> Result<Step> {
+        let c = self.c;
+        let model_name = s.model.as_ref().or(k.model.as_ref());
+        let model = match model_name {
+            Some(m) => self.models.index(c, &format!("{key}.model"), m)?,
+            None if self.models.len() == 1 => 0,
+            None => {
+                return Err(c.err(
+                    format!("{key}.model"),
+                    "several models are in use; say which one this class (or step) calls",
+                ));
+            }
+        };
+        let served = match self.gateway {
+            Some(g) => !g.by_model[model].is_empty(),
+            None => !self.router.routes[model].is_empty(),
+        };
+        if !served {
+            return Err(c.err(
+                format!("{key}.model"),
+                format!(
+                    "no routed deployment serves model '{}'",
+                    self.models.names[model]
+                ),
+            ));
+        }
+        let max_tokens = s.max_tokens.or(k.max_tokens);
+        if max_tokens == Some(0) {
+            return Err(c.err(
+                format!("{key}.max_tokens"),
+                "must be >= 1 (omit it to send none)",
+            ));
+        }
+        let tokens = |which: &str, own: &Option<RawDist>, class: &Option<RawDist>| {
+            let raw = own.as_ref().or(class.as_ref()).ok_or_else(|| {
+                c.err(
+                    format!("{key}.{which}"),
+                    "missing: give it on the step or on its class (a number or a distribution)",
+                )
+            })?;
+            Dist::from_raw(raw, 1.0).map_err(|m| c.err(format!("{key}.{which}"), m))
+        };
+        let share_key = format!("{key}.cached_prompt_share");
+        let cached_prompt_share = match s
+            .cached_prompt_share
+            .as_ref()
+            .or(k.cached_prompt_share.as_ref())
+        {
+            None => Dist::constant(0.0),
+            Some(raw) => Dist::share(raw).map_err(|m| c.err(share_key, m))?,
+        };
+        Ok(Step {
+            name: name.to_string(),
+            model,
+            prompt_tokens: tokens("prompt_tokens", &s.prompt_tokens, &k.prompt_tokens)?,
+            completion_tokens: tokens(
+                "completion_tokens",
+                &s.completion_tokens,
+                &k.completion_tokens,
+            )?,
+            cached_prompt_share,
+            think_time_s: c.dist(
+                &format!("{key}.think_time_s"),
+                s.think_time_s.as_ref().or(k.think_time_s.as_ref()),
+                0.0,
+                0.0,
+            )?,
+            max_tokens,
+            streaming: s.streaming.or(k.streaming).unwrap_or(false),
+        })
+    }
+}
+
+/// With a trace, the trace brings the arrivals: `arrival`, `users`, `rate_per_min`,
+/// `schedule` and `user_think_time_s` must not be given. The arrivals are an open loop of
+/// rate 0 (no synthetic session).
+fn trace_arrivals(w: &RawWorkload, c: &Ctx) -> Result<Arrivals> {
+    let given = [
+        ("arrival", w.arrival.is_some()),
+        ("users", w.users.is_some()),
+        ("rate_per_min", w.rate_per_min.is_some()),
+        ("schedule", w.schedule.is_some()),
+        ("user_think_time_s", w.user_think_time_s.is_some()),
+    ];
+    if let Some((key, _)) = given.iter().find(|(_, set)| *set) {
+        return Err(c.err(
+            format!("workload.{key}"),
+            "does not apply with 'trace': the trace brings the sessions and their times (remove one of them)",
+        ));
+    }
+    Ok(Arrivals::Constant {
+        schedule: vec![(SimTime::ZERO, 0.0)],
+    })
+}
+
+/// The class of a trace replayed without `[[workload.class]]`: named "trace", on the one
+/// model in use, no `max_tokens`, not streaming, no think time (its token distributions are
+/// never drawn: the trace gives the tokens).
+fn trace_class(
+    c: &Ctx,
+    models: &Models,
+    router: &RouterSpec,
+    gateway: Option<&GatewaySpec>,
+) -> Result<SessionClass> {
+    if models.len() != 1 {
+        return Err(c.err(
+            "workload.class",
+            "several models are in use: add a [[workload.class]] naming the model that requests without one use (the trace's own model names are mapped with trace.models)",
+        ));
+    }
+    if !served(0, router, gateway) {
+        return Err(c.err(
+            "workload.trace",
+            format!("no routed deployment serves model '{}'", models.names[0]),
+        ));
+    }
+    Ok(SessionClass {
+        name: "trace".into(),
+        weight: 1.0,
+        steps: vec![Step {
+            name: "step-1".into(),
+            model: 0,
+            prompt_tokens: Dist::constant(1.0),
+            completion_tokens: Dist::constant(1.0),
+            cached_prompt_share: Dist::constant(0.0),
+            think_time_s: Dist::constant(0.0),
+            max_tokens: None,
+            streaming: false,
+        }],
+        flow: vec![Stage {
+            calls: vec![0],
+            think_after: 0,
+        }],
+        calls: 1,
+    })
+}
+
+/// Whether model `m` has a deployment to go to.
+fn served(m: usize, router: &RouterSpec, gateway: Option<&GatewaySpec>) -> bool {
+    match gateway {
+        Some(g) => !g.by_model[m].is_empty(),
+        None => !router.routes[m].is_empty(),
+    }
+}
+
+/// `[workload] trace`: the file (relative to the scenario's folder), format, mode and
+/// transforms; then one pass over the trace ([`trace::scan`], remembered per process): every
+/// row up to the window's end is well-formed and in time order, some request is replayed,
+/// the replayed models are served and the classes the trace names exist. `seed` is the
+/// scenario's (the sample's default seed).
+pub(super) fn trace(
+    w: &RawWorkload,
+    c: &Ctx,
+    models: &Models,
+    classes: &[SessionClass],
+    router: &RouterSpec,
+    gateway: Option<&GatewaySpec>,
+    seed: u64,
+) -> Result<Option<TraceSpec>> {
+    let Some(t) = &w.trace else {
+        return Ok(None);
+    };
+    let k = |name: &str| format!("workload.trace.{name}");
+    let mut spec = trace_keys::check(t, c, seed)?;
+    for (from, to) in &spec.models {
+        let key = k(&format!("models.\"{from}\""));
+        let m = models.index(c, &key, to).map_err(|_| {
+            c.err(
+                &key,
+                format!(
+                    "'{to}' is not a model of this scenario (models in use: {})",
+                    models.names.join(", ")
+                ),
+            )
+        })?;
+        if !served(m, router, gateway) {
+            return Err(c.err(key, format!("no routed deployment serves model '{to}'")));
+        }
+    }
+    spec.format = Some(trace::detect(&spec.file, spec.format)?);
+    let stats = trace::scan(&spec)?;
+    let shown = spec.file.display().to_string();
+    if stats.records == 0 {
+        return Err(c.err(
+            "workload.trace",
+            format!(
+                "no request of {shown} is replayed: the window (from, to) or the sample leaves none"
+            ),
+        ));
+    }
+    if matches!(spec.speed, TraceSpeed::RatePerMin(_)) && stats.rate_per_min().is_none() {
+        return Err(c.err(
+            k("rate_per_min"),
+            "every replayed request is at the same instant, so no speed-up gives a rate: give 'speedup' instead",
+        ));
+    }
+    if spec.mode == TraceMode::Session && stats.max_steps <= 1 {
+        return Err(c.err(
+            k("mode"),
+            format!(
+                "mode = \"session\" releases a session's steps one after another, but every replayed session of {shown} has one request (the {} format has no session ids?): use mode = \"open\"",
+                stats.format.map_or("", |f| f.name())
+            ),
+        ));
+    }
+    let l = c.limits;
+    if stats.records > l.max_expected_calls || stats.sessions > l.max_expected_sessions {
+        return Err(c.err(
+            "workload.trace",
+            format!(
+                "{} requests in {} sessions are replayed; at most {} calls and {} sessions per run: replay a window (from, to) or a sample; {}",
+                limits::group(stats.records as i64),
+                limits::group(stats.sessions as i64),
+                limits::group(l.max_expected_calls as i64),
+                limits::group(l.max_expected_sessions as i64),
+                limits::SEE_LIMITS
+            ),
+        ));
+    }
+    for (name, line) in &stats.models {
+        let ok = models.names.iter().position(|m| m == name);
+        if !ok.is_some_and(|m| served(m, router, gateway)) {
+            return Err(c.err(
+                k("models"),
+                format!(
+                    "the trace's model '{name}' (first at {shown}:{line}) is not served by any deployment; map it to one with models = {{ \"{name}\" = \"{}\" }}",
+                    models.names[0]
+                ),
+            ));
+        }
+    }
+    let strict = matches!(
+        stats.format,
+        Some(TraceFormat::SpillwayCsv | TraceFormat::SpillwayJsonl)
+    );
+    for (name, line) in stats.classes.iter().filter(|_| strict) {
+        if !classes.iter().any(|k| &k.name == name) {
+            let names: Vec<&str> = classes.iter().map(|k| k.name.as_str()).collect();
+            return Err(c.err(
+                "workload.class",
+                format!(
+                    "the trace names class '{name}' (first at {shown}:{line}) but no [[workload.class]] has that name (classes: {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(Some(spec))
 }
 
 #[cfg(test)]
@@ -331,6 +681,108 @@ mod tests {
     use crate::scenario::Arrivals;
     use crate::scenario::testutil::{err_set, with_set};
     use crate::time::SimTime;
+
+    /// `BASE` with its class replaced by `class` (TOML table keys after `name = "c"`).
+    fn flow(class: &str) -> String {
+        let base = crate::scenario::testutil::BASE;
+        let head = &base[..base.find("[[workload.class]]").unwrap()];
+        format!("{head}[[workload.class]]\nname = \"c\"\n{class}")
+    }
+
+    #[test]
+    fn a_flow_of_steps_expands_repeats_fan_outs_and_groups_into_stages() {
+        let text = flow(
+            r#"prompt_tokens = 1000
+completion_tokens = 100
+[[workload.class.step]]
+name = "plan"
+repeat = 2
+[[workload.class.step]]
+name = "search"
+parallel = 3
+completion_tokens = 20
+group = "fan"
+[[workload.class.step]]
+name = "lookup"
+group = "fan"
+think_time_s = 2
+[[workload.class.step]]
+name = "answer"
+max_tokens = 500
+streaming = true
+"#,
+        );
+        let sc = crate::scenario::testutil::ok(&text).variants.remove(0);
+        let k = &sc.workload.classes[0];
+        let names: Vec<&str> = k.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["plan", "search", "lookup", "answer"]);
+        let stages: Vec<(Vec<u16>, u16)> = k
+            .flow
+            .iter()
+            .map(|s| (s.calls.clone(), s.think_after))
+            .collect();
+        assert_eq!(
+            stages,
+            vec![
+                (vec![0], 0),
+                (vec![0], 0),
+                (vec![1, 1, 1, 2], 2),
+                (vec![3], 3)
+            ]
+        );
+        assert_eq!(k.calls, 7);
+        // Steps take the class's keys unless they give their own.
+        assert_eq!(k.steps[1].completion_tokens.mean(), 20.0);
+        assert_eq!(k.steps[2].completion_tokens.mean(), 100.0);
+        assert_eq!(k.steps[2].think_time_s.mean(), 2.0);
+        assert_eq!(
+            (k.steps[3].max_tokens, k.steps[3].streaming),
+            (Some(500), true)
+        );
+    }
+
+    #[test]
+    fn the_short_form_is_one_step_repeated() {
+        let sc = crate::scenario::testutil::ok(&flow(
+            "steps = 3\nprompt_tokens = 10\ncompletion_tokens = 5\n",
+        ));
+        let k = &sc.variants[0].workload.classes[0];
+        assert_eq!((k.steps.len(), k.flow.len(), k.calls), (1, 3, 3));
+    }
+
+    #[test]
+    fn flow_mistakes_name_the_step_and_the_key() {
+        use crate::scenario::testutil::err;
+        let e = err(&flow(
+            "steps = 2\nprompt_tokens = 1\ncompletion_tokens = 1\n[[workload.class.step]]\nname = \"a\"\n",
+        ));
+        assert!(
+            e.contains("workload.class.c.steps") && e.contains("not both"),
+            "{e}"
+        );
+        let e = err(&flow(
+            "[[workload.class.step]]\nname = \"a\"\ncompletion_tokens = 1\n",
+        ));
+        assert!(
+            e.contains("workload.class.c.step.a.prompt_tokens") && e.contains("missing"),
+            "{e}"
+        );
+        let e = err(&flow(
+            "prompt_tokens = 1\ncompletion_tokens = 1\n[[workload.class.step]]\nname = \"a\"\nparallel = 0\n",
+        ));
+        assert!(e.contains("step.a.parallel") && e.contains(">= 1"), "{e}");
+        let e = err(&flow(
+            "prompt_tokens = 1\ncompletion_tokens = 1\n[[workload.class.step]]\nname = \"a\"\ngroup = \"g\"\nrepeat = 2\n",
+        ));
+        assert!(e.contains("step.a.repeat") && e.contains("group"), "{e}");
+        let e = err(&flow(
+            "prompt_tokens = 1\ncompletion_tokens = 1\ncached_prompt_share = 1.5\n",
+        ));
+        assert!(
+            e.contains("cached_prompt_share") && e.contains("from 0 to 1"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn class_weights_become_a_cdf() {
@@ -341,7 +793,7 @@ mod tests {
         )])
         .workload;
         assert_eq!(w.class_cdf, vec![0.25, 1.0]);
-        assert_eq!(w.classes[1].steps, 1);
+        assert_eq!(w.classes[1].calls, 1);
         let e = err_set(&[("workload.class.c.weight", "0")]);
         assert!(e.contains("must not all be zero"), "{e}");
     }

@@ -217,6 +217,14 @@ pub(super) const KEYS: &[(&str, Kind, &str, &str)] = &[
         "1.60",
     ),
     (
+        "price_cached_input_per_1m",
+        Kind::Other,
+        "a price in USD per 1M tokens",
+        "0.10",
+    ),
+    ("ptu_minimum", Kind::Other, "a whole number of PTUs", "15"),
+    ("ptu_step", Kind::Other, "a whole number of PTUs", "5"),
+    (
         "ptu_price_per_hour",
         Kind::Other,
         "a price in USD per PTU-hour",
@@ -457,6 +465,24 @@ pub(super) const KEYS: &[(&str, Kind, &str, &str)] = &[
         "[gateway.token_quota]",
     ),
     ("cache", Kind::Other, "a table", "[gateway.cache]"),
+    (
+        "trace",
+        Kind::Other,
+        "a table naming the trace file",
+        "{ file = \"trace.csv\", speedup = 2 }",
+    ),
+    (
+        "trace.models",
+        Kind::Other,
+        "a table of \"trace model\" = \"scenario model\"",
+        "{ \"GPT-4\" = \"gpt-4o\" }",
+    ),
+    (
+        "trace.rate_per_min",
+        Kind::Other,
+        "a number of requests per minute",
+        "600",
+    ),
     (".pool", Kind::Other, "an array of tables", "[[pool]]"),
     (
         ".deployment",
