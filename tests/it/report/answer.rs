@@ -44,7 +44,7 @@ fn truncation_is_shown_and_flagged_where_variants_are_ranked() {
         "{verdict}"
     );
     assert!(
-        md.contains("Lowest cost per 1K completed sessions: `token-cap` ($2.12; it cuts 4.0%"),
+        md.contains("Lowest cost per 1K completed sessions: `token-cap` ($2.13; it cuts 4.0%"),
         "{md}"
     );
     assert!(
@@ -88,7 +88,7 @@ fn comparisons_at_equal_load_against_the_chosen_baseline() {
     let text = text_of(&render_dir_with(&dir, &opts).unwrap());
     assert!(text.contains("Each variant against 4-users-quota-increase, at 4 users"));
     assert!(
-        text.contains("4-users: p95 session 354 s vs 95 s (+272%)"),
+        text.contains("4-users: p95 session 336 s vs 94 s (+256%)"),
         "{text}"
     );
     assert!(text.contains("Each variant against 50-users, at 50 users"));
@@ -196,7 +196,7 @@ fn run_report_shows_the_slo_verdicts() {
         .iter()
         .flat_map(|o| o["results"].as_array().unwrap())
         .collect();
-    assert_eq!(results.len(), 3 * 10);
+    assert_eq!(results.len(), 3 * 12);
     let misses = results.iter().filter(|r| r["pass"] == false).count();
     let html = render_dir(&dir).unwrap();
     let section = html
@@ -209,7 +209,7 @@ fn run_report_shows_the_slo_verdicts() {
     assert_eq!(section.matches("<td class=\"n fail\">✗").count(), misses);
     assert_eq!(
         section.matches("<td class=\"n pass\">✓").count(),
-        30 - misses
+        36 - misses
     );
     for o in slos {
         assert!(section.contains(o["name"].as_str().unwrap()));
@@ -226,11 +226,35 @@ fn run_report_shows_the_slo_verdicts() {
 /// zeros), neither appears.
 #[test]
 fn where_session_time_goes_when_the_summary_has_it() {
+    // Every shipped run has the breakdown in summary.json, summary.md and the report.
+    for dir in [RUNS[0], RUNS[1], "results/gateway-strategies"] {
+        let s = summary(dir);
+        for v in s["variants"].as_array().unwrap() {
+            let b = &v["sessions"]["time_breakdown_ms"];
+            let parts: f64 = ["think", "waiting", "queued", "prefill", "generating"]
+                .iter()
+                .map(|k| b[*k].as_f64().unwrap())
+                .sum();
+            assert!(parts > 0.0, "{dir}: {b}");
+        }
+        let md = std::fs::read_to_string(root().join(dir).join("summary.md")).unwrap();
+        assert!(md.contains("## Where session time goes"), "{dir}");
+        let html = std::fs::read_to_string(root().join(dir).join("report.html")).unwrap();
+        assert!(html.contains("<figure id=\"time-breakdown\">"), "{dir}");
+    }
     let d = copy_dir(&root().join(RUNS[0]));
-    let html = render_dir(&d).unwrap();
-    assert!(!html.contains("time-breakdown"));
     let path = d.join("summary.json");
     let mut s: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    // An older summary (no breakdown): neither the chart nor the section.
+    for v in s["variants"].as_array_mut().unwrap() {
+        v["sessions"]
+            .as_object_mut()
+            .unwrap()
+            .remove("time_breakdown_ms");
+    }
+    std::fs::write(&path, serde_json::to_string_pretty(&s).unwrap()).unwrap();
+    assert!(!render_dir(&d).unwrap().contains("time-breakdown"));
+    assert!(!markdown_of(&d).contains("Where session time goes"));
     for v in s["variants"].as_array_mut().unwrap() {
         v["sessions"]["time_breakdown_ms"] = serde_json::json!({
             "think": 62_000.0, "waiting": 150_000.0, "queued": 0.0,

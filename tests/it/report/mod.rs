@@ -72,6 +72,7 @@ fn run_report_has_every_chart_and_names_every_variant() {
             "session-durations",
             "failures",
             "cost-vs-p95",
+            "time-breakdown",
         ] {
             assert!(
                 html.contains(&format!("<figure id=\"{id}\">")),
@@ -84,10 +85,10 @@ fn run_report_has_every_chart_and_names_every_variant() {
                 "{dir}: time series of variant {i} missing"
             );
         }
-        // 4 comparison charts + one time-series figure per variant, all inline SVG.
+        // 5 comparison charts + one time-series figure per variant, all inline SVG.
         assert_eq!(
             html.matches("<svg class=\"chart\"").count(),
-            4 + vs.len(),
+            5 + vs.len(),
             "{dir}"
         );
         assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
@@ -255,22 +256,22 @@ fn sentences_quote_the_numbers_of_summary_json() {
     }
     // Checked by hand against results/foundry-parallel-load/summary.md: 3 subscriptions are
     // compared with 4 users on one subscription (the same load), not with one user: p95
-    // 102.4 s vs 354.4 s, no failures against 0.34%, $45.99 vs $46.77 per 1K sessions, $7.82
-    // vs $2.67 in total.
+    // 100.7 s vs 335.5 s, no failures against 0.34%, $45.98 vs $47.14 per 1K sessions, $7.77
+    // vs $2.73 in total.
     let text = text_of(&render_dir(&root().join(RUNS[0])).unwrap());
     assert!(
         text.contains(
-            "4-users-3-subscriptions: p95 session 102 s vs 354 s (-71%), failures 0.0% vs 0.3%, \
-             cost per 1K sessions $45.99 vs $46.77 (-2%), total cost $7.82 vs $2.67 (+193%)."
+            "4-users-3-subscriptions: p95 session 101 s vs 336 s (-70%), failures 0.0% vs 0.3%, \
+             cost per 1K sessions $45.98 vs $47.14 (-2%), total cost $7.77 vs $2.73 (+184%)."
         ),
         "{text}"
     );
     assert!(
-        !text.contains("vs 73 s (+40%)"),
+        !text.contains("vs 73 s (+38%)"),
         "compared across loads: {text}"
     );
     assert!(text.contains("Each variant against 4-users, at 4 users"));
-    assert!(text.contains("At 4 users: Shortest p95 session: 4-users-quota-increase (95 s)."));
+    assert!(text.contains("At 4 users: Shortest p95 session: 4-users-quota-increase (94 s)."));
 }
 
 #[test]
@@ -283,7 +284,7 @@ fn markdown_says_what_the_html_says() {
         let text = text_of(&html);
         assert!(md.starts_with("# Spillway report: "), "{md}");
         let bullets: Vec<&str> = md.lines().filter(|l| l.starts_with("- ")).collect();
-        // The verdict (one per load), three claims per load with two variants or more, and
+        // The verdict (one per load), three claims per load with two variants or more,
         // one comparison per variant that is not its load's reference.
         let refs = references(&s);
         let mut loads: Vec<&Value> = Vec::new();
@@ -297,7 +298,16 @@ fn markdown_says_what_the_html_says() {
             .filter(|l| variants(&s).iter().filter(|v| &&v["load"] == *l).count() > 1)
             .count();
         let compared = refs.iter().enumerate().filter(|(i, r)| i != *r).count();
-        assert_eq!(bullets.len(), loads.len() + 3 * shared + compared, "{md}");
+        // And one line per variant on where its session time went.
+        let broken_down = variants(&s)
+            .iter()
+            .filter(|v| v["sessions"]["time_breakdown_ms"].is_object())
+            .count();
+        assert_eq!(
+            bullets.len(),
+            loads.len() + 3 * shared + compared + broken_down,
+            "{md}"
+        );
         for b in bullets {
             let plain = b[2..].replace('`', "");
             assert!(
@@ -513,8 +523,13 @@ fn sweep_fixture_with_replications_slo_and_no_slo() {
     assert_eq!(html.matches("<td class=\"n pass\">").count(), 4);
     let text = text_of(&html);
     assert!(text.contains("met in 4 of 6 results"), "{text}");
-    assert!(text.contains("Cheapest combination meeting every SLO: one-sub at users=1, mode=sync"));
-    assert!(text.contains("Pareto frontier"));
+    // The fixture's runs carry no `load` (as sweep.json before it existed): one level. Sync
+    // and stream cost the same; the faster (stream) is named.
+    assert!(
+        text.contains("Cheapest combination meeting every SLO: one-sub at users=1, mode=stream"),
+        "{text}"
+    );
+    assert!(text.contains("Pareto frontier (1 of 12 combinations)"));
     // Without SLOs: no SLO section, the rest still there.
     let mut no_slo = doc.clone();
     no_slo["slo"] = serde_json::json!([]);

@@ -139,7 +139,7 @@ fn columns_pick_the_table_and_help_lists_them() {
         "{out}"
     );
     assert!(
-        lines[4].starts_with("4-users-3-subscriptions *") && lines[4].contains("-71%"),
+        lines[4].starts_with("4-users-3-subscriptions *") && lines[4].contains("-70%"),
         "{out}"
     );
     let o = spillway(&["run", &f, "--columns", "variant,speed"]);
