@@ -165,7 +165,8 @@ pub fn render(run: &Summary, cols: &[Column], styled: bool) -> String {
     out
 }
 
-/// Notes joined by "; " into lines of at most `width` characters.
+/// Notes joined by "; " into lines of at most `width` characters (a note longer than a line
+/// is broken between words).
 fn wrap(notes: &[String], width: usize) -> String {
     let mut out = String::new();
     let mut cur = String::new();
@@ -178,7 +179,18 @@ fn wrap(notes: &[String], width: usize) -> String {
         if !cur.is_empty() {
             cur += "; ";
         }
-        cur += n;
+        for (k, word) in n.split(' ').enumerate() {
+            if k > 0 {
+                if cur.chars().count() + 1 + word.chars().count() > width {
+                    out += &cur;
+                    out += "\n";
+                    cur.clear();
+                } else {
+                    cur += " ";
+                }
+            }
+            cur += word;
+        }
     }
     if !cur.is_empty() {
         out += &cur;

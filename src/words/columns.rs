@@ -46,6 +46,16 @@ pub enum Column {
     /// Median time to first token, seconds.
     #[value(name = "ttft-p50")]
     TtftP50,
+    /// Where a completed session's time went, mean seconds: thinking between steps.
+    Think,
+    /// ... waiting for quota or a retry (backoff, failed attempts).
+    Waiting,
+    /// ... admitted, queued for a concurrency slot.
+    Queued,
+    /// ... to the first token once served.
+    Prefill,
+    /// ... generating the answer.
+    Generating,
     /// Completion tokens per successful request.
     #[value(name = "out-tokens")]
     OutTokens,
@@ -71,7 +81,7 @@ pub enum Better {
 
 impl Column {
     /// Every column, in the order of `--wide`.
-    pub const ALL: [Column; 20] = [
+    pub const ALL: [Column; 25] = [
         Column::Variant,
         Column::Load,
         Column::Sessions,
@@ -87,6 +97,11 @@ impl Column {
         Column::Spilled,
         Column::E2eP95,
         Column::TtftP50,
+        Column::Think,
+        Column::Waiting,
+        Column::Queued,
+        Column::Prefill,
+        Column::Generating,
         Column::OutTokens,
         Column::Generated,
         Column::Cost,
@@ -112,6 +127,11 @@ impl Column {
             Column::Spilled => "spilled",
             Column::E2eP95 => "e2e p95 s",
             Column::TtftP50 => "ttft p50 s",
+            Column::Think => "think s",
+            Column::Waiting => "waiting s",
+            Column::Queued => "queued s",
+            Column::Prefill => "prefill s",
+            Column::Generating => "gen s",
             Column::OutTokens => "out tokens/req",
             Column::Generated => "generated/req",
             Column::Cost => "cost $",
@@ -207,6 +227,21 @@ impl Column {
             Column::Spilled => r.spilled.to_string(),
             Column::E2eP95 => fixed(v.latency_ms.e2e.p95 / 1e3, 1),
             Column::TtftP50 => fixed(v.latency_ms.ttft.p50 / 1e3, 2),
+            Column::Think
+            | Column::Waiting
+            | Column::Queued
+            | Column::Prefill
+            | Column::Generating => {
+                let b = &v.sessions.time_breakdown_ms;
+                let ms = match self {
+                    Column::Think => b.think,
+                    Column::Waiting => b.waiting,
+                    Column::Queued => b.queued,
+                    Column::Prefill => b.prefill,
+                    _ => b.generating,
+                };
+                secs(ms)
+            }
             Column::OutTokens => fixed(v.tokens.completion_per_request, 0),
             Column::Generated => fixed(v.tokens.generated_per_request, 0),
             Column::Cost => fixed(v.cost_usd.total, 2),
@@ -280,6 +315,15 @@ pub fn note(cols: &[Column]) -> Vec<&'static str> {
                 "trunc %: answers cut short by max_tokens, % of succeeded requests (! over 1%)",
             ),
             Column::Cost1k => Some("$/1K sess: cost per 1,000 completed sessions"),
+            Column::Think
+            | Column::Waiting
+            | Column::Queued
+            | Column::Prefill
+            | Column::Generating => Some(
+                "think/waiting/queued/prefill/gen s: where a completed session's time went \
+                 (thinking, waiting for quota or a retry, queued for a slot, to first token, \
+                 generating), mean seconds",
+            ),
             Column::P95VsRef => {
                 Some("p95 vs ref: against the baseline, or the first variant at the same load")
             }

@@ -8,8 +8,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use super::{Figure, R};
 use crate::error::Result;
 use crate::report::kit::{
-    self, Axis, Boxr, Chart, Mark, MeshSpec, SMALL, bold, font, legend_row, render, text_w, tick,
-    titled, vstyle,
+    self, Axis, Boxr, Chart, Mark, MeshSpec, SMALL, bold, font, legend_lines, legend_row, render,
+    text_w, tick, titled, vstyle,
 };
 use crate::report::load::Run;
 use crate::words::compare::{
@@ -149,9 +149,14 @@ pub fn scatter(sc: &Scatter) -> Result<String> {
     let ylabels: Vec<String> = y.ticks.iter().map(|t| tick(*t)).collect();
     render(w, h, sc.title, |root| {
         let area = titled(root, sc.title, Some(sc.subtitle))?;
-        let legend_h = if sc.legend.is_empty() { 0 } else { 30 };
-        if !sc.legend.is_empty() {
-            legend_row(&area, 14, 0, &sc.legend)?;
+        // One row of legend, or more when it would not fit the width.
+        let rows = legend_lines(&sc.legend, w as i32 - 28);
+        let legend_h = match rows.len() {
+            0 => 0,
+            n => 30 + 24 * (n as i32 - 1),
+        };
+        for (i, row) in rows.iter().enumerate() {
+            legend_row(&area, 14, 24 * i as i32, row)?;
         }
         let area = area.split_vertically(legend_h).1;
         let mut c = kit::chart(
@@ -317,14 +322,18 @@ fn draw_labels(c: &mut Chart, sc: &Scatter, on_front: &[bool], x: &Axis, y: &Axi
     for ((&k, (dx, dy)), label) in shown.iter().zip(offsets).zip(labels) {
         let p = (sc.points[k].x, sc.points[k].y);
         if dy != 0 {
-            let tx = if dx < 0 {
-                dx + text_w(&label, SMALL) + 4
+            let w = text_w(&label, SMALL) + 4;
+            // To the label's near end; straight up or down to its edge when it spans the point.
+            let (tx, ty) = if dx < 0 && dx + w > 0 {
+                (0, dy - dy.signum() * 8)
+            } else if dx < 0 {
+                (dx + w, dy)
             } else {
-                dx
+                (dx, dy)
             };
             c.draw_series(std::iter::once(
                 EmptyElement::at(p)
-                    + PathElement::new(vec![(0, 0), (tx, dy)], kit::AXIS.stroke_width(1)),
+                    + PathElement::new(vec![(0, 0), (tx, ty)], kit::AXIS.stroke_width(1)),
             ))?;
         }
         c.draw_series(std::iter::once(

@@ -58,6 +58,13 @@ pub fn place_labels(
             cands.push((-10 - w, -18 * k));
             cands.push((-10 - w, 18 * k));
         }
+        // Last resort for a label too long for either side: above or below the point,
+        // shifted to lie inside the bounds.
+        let inside = (-w / 2).min(bounds.x1 - w - px).max(bounds.x0 - px);
+        for k in 1..8 {
+            cands.push((inside, -18 * k - 4));
+            cands.push((inside, 18 * k + 4));
+        }
         let mut best = (i64::MAX, cands[0]);
         for (rank, &(dx, dy)) in cands.iter().enumerate() {
             let b = Boxr {

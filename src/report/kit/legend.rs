@@ -99,6 +99,25 @@ pub fn legend(
     Ok(())
 }
 
+/// `entries` broken into rows of side-by-side entries no wider than `width` pixels (as
+/// [`legend_row`] draws them); an entry wider than `width` gets a row of its own.
+pub fn legend_lines(entries: &[(String, Mark)], width: i32) -> Vec<&[(String, Mark)]> {
+    let mut rows = Vec::new();
+    let (mut start, mut used) = (0, 0);
+    for (k, (label, _)) in entries.iter().enumerate() {
+        let w = 36 + text_w(label, LABEL);
+        if k > start && used + w > width {
+            rows.push(&entries[start..k]);
+            (start, used) = (k, 0);
+        }
+        used += w + 22;
+    }
+    if start < entries.len() {
+        rows.push(&entries[start..]);
+    }
+    rows
+}
+
 /// Draws a horizontal legend (entries side by side) at `(x, y)`; returns its width.
 pub fn legend_row(
     area: &Area,

@@ -95,6 +95,11 @@ fn default_table_fits_100_columns_for_every_shipped_scenario() {
         "ttft p50 s",
         "out tokens/req",
         "generated/req",
+        "think s",
+        "waiting s",
+        "queued s",
+        "prefill s",
+        "gen s",
         "cost $",
         "p95 vs ref",
         "load",
@@ -142,6 +147,41 @@ fn columns_pick_the_table_and_help_lists_them() {
         lines[4].starts_with("4-users-3-subscriptions *") && lines[4].contains("-70%"),
         "{out}"
     );
+    // The session-time breakdown: summary.json's means, in seconds.
+    let o = spillway(&[
+        "run",
+        &f,
+        "-q",
+        "--variant",
+        "4-users",
+        "--columns",
+        "variant,think,waiting,queued,prefill,generating",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let s = super::summary("results/foundry-parallel-load");
+    let v = s["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "4-users")
+        .unwrap();
+    let b = &v["sessions"]["time_breakdown_ms"];
+    let want: Vec<String> = ["think", "waiting", "queued", "prefill", "generating"]
+        .iter()
+        .map(|k| format!("{:.1}", b[*k].as_f64().unwrap() / 1e3))
+        .collect();
+    let row: Vec<&str> = out.lines().nth(3).unwrap().split_whitespace().collect();
+    assert_eq!(row[1..], want[..], "{out}");
+    assert!(
+        want[1] != "0.0",
+        "waiting for quota dominates at 4 users: {out}"
+    );
+    assert!(
+        out.contains("where a completed session's time went"),
+        "{out}"
+    );
+    assert!(out.lines().all(|l| l.chars().count() <= 100), "{out}");
     let o = spillway(&["run", &f, "--columns", "variant,speed"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
