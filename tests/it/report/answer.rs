@@ -323,6 +323,9 @@ fn rgb(px: &[u8], channels: usize, width: usize, x: usize, y: usize) -> (u8, u8,
     (px[k], px[k + 1], px[k + 2])
 }
 
+/// (min x, min y, max x, max y) of a box, pixels.
+type Corners = (usize, usize, usize, usize);
+
 /// The box outlined in `color` in the screenshot: (min x, min y, max x, max y), and the
 /// longest run of that colour in its top and bottom rows.
 fn outlined_box(
@@ -330,7 +333,7 @@ fn outlined_box(
     channels: usize,
     (w, h): (usize, usize),
     color: (u8, u8, u8),
-) -> Option<((usize, usize, usize, usize), usize, usize)> {
+) -> Option<(Corners, usize, usize)> {
     let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
     for y in 0..h {
         for x in 0..w {
