@@ -203,3 +203,38 @@ fn draw_mark(area: &Area, x: i32, cy: i32, mark: &Mark) -> std::result::Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A legend wider than the chart breaks into rows that each fit (it was clipped).
+    #[test]
+    fn legend_lines_fit_the_width() {
+        let entries: Vec<(String, Mark)> = [
+            "flat",
+            "load-curve",
+            "meets every SLO",
+            "misses an SLO",
+            "verdict",
+        ]
+        .iter()
+        .map(|l| (l.to_string(), Mark::Dot(INK)))
+        .collect();
+        let width = |row: &[(String, Mark)]| -> i32 {
+            row.iter()
+                .map(|(l, _)| 36 + text_w(l, LABEL) + 22)
+                .sum::<i32>()
+                - 22
+        };
+        let one = legend_lines(&entries, 10_000);
+        assert_eq!(one.len(), 1);
+        let total = width(one[0]);
+        let rows = legend_lines(&entries, total - 1);
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| width(r) <= total - 1));
+        assert_eq!(rows.iter().map(|r| r.len()).sum::<usize>(), entries.len());
+        // An entry wider than the width still gets a row.
+        assert_eq!(legend_lines(&entries, 10).len(), entries.len());
+    }
+}
