@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::engine::{Control, RequestSink, Stopped, simulate_with};
 use crate::error::{Error, Result};
-use crate::metrics::{RunMetrics, SUMMARY_SCHEMA, Summary, VariantSummary};
+use crate::metrics::{RunMetrics, Summary, VariantSummary};
 use crate::scenario::{Arrivals, Scenario, ScenarioSet};
 use crate::time::SimTime;
 
@@ -371,12 +371,7 @@ pub trait FinishingSink: Send {
 
 /// The summary document for a set of runs.
 pub fn summary(set: &ScenarioSet, runs: &[VariantRun]) -> Summary {
-    Summary {
-        schema: SUMMARY_SCHEMA,
-        scenario: set.name.clone(),
-        seed: set.seed,
-        variants: runs.iter().map(|r| r.summary.clone()).collect(),
-    }
+    Summary::new(set, runs.iter().map(|r| r.summary.clone()).collect())
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod report;
 pub mod schema;
 mod sets;
 mod sweep;
+pub mod table_args;
 pub mod validate;
 
 pub use check::CheckArgs;
@@ -133,6 +134,8 @@ pub struct RunArgs {
     /// Print nothing on stderr (no event counts or timings).
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub table: table_args::TableArgs,
 }
 
 fn parse_sets(sets: &[String]) -> Result<Vec<(String, String)>> {
@@ -190,6 +193,10 @@ fn run(a: RunArgs) -> Result<u8> {
     let interrupt = interrupt::install();
     let set = load(&a.scenario)?;
     let chosen = runner::select(&set, &a.variants)?;
+    let (slos, baseline) = (
+        crate::slo::from_set(&set)?,
+        table_args::baseline(&a.table, &chosen)?,
+    );
     // Everything that can be refused is refused before anything runs or is written.
     if a.out.is_some() {
         csv_out::check_stems(set.file(), chosen.iter().map(|s| s.variant.as_str()))?;
@@ -226,7 +233,7 @@ fn run(a: RunArgs) -> Result<u8> {
         })
     })?;
     let wall = started.elapsed().as_secs_f64();
-    let summary = runner::summary(&set, &runs);
+    let summary = table_args::finish(runner::summary(&set, &runs), &slos, baseline);
     if let Some(out) = out {
         out.write("summary.json", &output::json::Json.render_bytes(&summary))?;
         let md = output::exporter("markdown")
@@ -256,11 +263,14 @@ fn run(a: RunArgs) -> Result<u8> {
         Format::Json => "json",
         Format::Markdown => "markdown",
     };
-    let text = output::exporter(name)
-        .expect("known format")
-        .render(&summary);
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
+    if a.format == Format::Table {
+        table_args::print(&a.table, &summary);
+    } else {
+        let text = output::exporter(name)
+            .expect("known format")
+            .render(&summary);
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    }
     if !a.quiet {
         let events: u64 = runs.iter().map(|r| r.metrics.events).sum();
         eprintln!(

@@ -103,6 +103,8 @@ pub fn run_small(sc: &Scenario) {
         scenario: sc.name.clone(),
         seed: sc.seed,
         variants: vec![metrics.summarize(sc)],
+        baseline: None,
+        slo: Vec::new(),
     };
     assert_finite_json(&summary);
 }

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::verdicts::{LoadSummary, SloSummary};
 use super::{RunMetrics, round3};
 use crate::scenario::{DeploymentKind, Scenario};
 
@@ -35,6 +36,14 @@ pub struct Summary {
     pub scenario: String,
     /// Master seed.
     pub seed: u64,
+    /// The variant the others are compared with (`[scenario] baseline` or `--baseline`;
+    /// default the first). Absent in summaries written before it existed: then the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<String>,
+    /// The scenario's `[[slo]]` entries and their verdict on each variant (absent when the
+    /// scenario has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slo: Vec<SloSummary>,
     /// One entry per variant, in file order.
     pub variants: Vec<VariantSummary>,
 }
@@ -63,6 +72,9 @@ pub struct VariantSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceSummary>,
     pub sim: SimInfo,
+    /// The load the variant ran under (absent in summaries written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadSummary>,
     /// CDF points for charts: `[value_ms, quantile]` (left out of `sweep.json`'s runs).
     #[serde(default)]
     pub distributions: Distributions,
@@ -418,6 +430,7 @@ impl RunMetrics {
                 ttft_ms: self.ttft.cdf(),
                 session_duration_ms: self.session_duration.cdf(),
             },
+            load: Some(LoadSummary::of(sc)),
             sim: SimInfo {
                 span_s: round3(self.span.as_secs_f64()),
                 events: self.events,

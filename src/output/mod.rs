@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::metrics::Summary;
-use crate::words::fixed;
 
 /// Renders a summary document in one format.
 pub trait Exporter {
@@ -55,51 +54,4 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path.display().to_string(), e)
     })
-}
-
-/// The side-by-side comparison rows of the table format.
-pub(crate) fn comparison_rows(summary: &Summary) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let header = vec![
-        "variant",
-        "sessions ok",
-        "session p50 s",
-        "session p95 s",
-        "requests",
-        "failed %",
-        "429 (req)",
-        "408/timeout (req)",
-        "retries",
-        "spilled",
-        "e2e p95 s",
-        "ttft p50 s",
-        "out tokens/req",
-        "generated/req",
-        "cost $",
-        "$/1k sessions",
-    ];
-    let rows = summary
-        .variants
-        .iter()
-        .map(|v| {
-            vec![
-                v.name.clone(),
-                format!("{}/{}", v.sessions.completed, v.sessions.started),
-                fixed(v.sessions.duration_ms.p50 / 1e3, 1),
-                fixed(v.sessions.duration_ms.p95 / 1e3, 1),
-                v.requests.sent.to_string(),
-                fixed(v.requests.failed_ratio * 100.0, 2),
-                v.requests.rate_limited.to_string(),
-                v.requests.timed_out.to_string(),
-                v.requests.retries.to_string(),
-                v.requests.spilled.to_string(),
-                fixed(v.latency_ms.e2e.p95 / 1e3, 1),
-                fixed(v.latency_ms.ttft.p50 / 1e3, 2),
-                fixed(v.tokens.completion_per_request, 0),
-                fixed(v.tokens.generated_per_request, 0),
-                fixed(v.cost_usd.total, 2),
-                fixed(v.cost_usd.per_1k_sessions, 2),
-            ]
-        })
-        .collect();
-    (header, rows)
 }

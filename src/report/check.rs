@@ -84,6 +84,25 @@ pub fn summary(s: &Summary) -> Result<(), Bad> {
     for (i, v) in s.variants.iter().enumerate() {
         variant(v).map_err(|(f, m)| (format!("variants[{i}].{f}"), m))?;
     }
+    let known = |n: &str| s.variants.iter().any(|v| v.name == n);
+    if let Some(b) = &s.baseline
+        && !known(b)
+    {
+        return bad("baseline", format!("'{b}' is not a variant of this run"));
+    }
+    for (k, o) in s.slo.iter().enumerate() {
+        if o.name.is_empty() || o.metric.is_empty() {
+            return bad(format!("slo[{k}]"), "needs a name and a metric");
+        }
+        for (j, r) in o.results.iter().enumerate() {
+            if !known(&r.variant) {
+                return bad(
+                    format!("slo[{k}].results[{j}].variant"),
+                    format!("'{}' is not a variant of this run", r.variant),
+                );
+            }
+        }
+    }
     Ok(())
 }
 
@@ -187,7 +206,43 @@ pub fn variant(v: &VariantSummary) -> Result<(), Bad> {
             format!("{}, but failed / sent = {ratio}", r.failed_ratio),
         );
     }
+    if r.truncated > r.succeeded {
+        return bad(
+            "requests.truncated",
+            format!(
+                "{}, more than the {} requests that succeeded",
+                r.truncated, r.succeeded
+            ),
+        );
+    }
     let s = &v.sessions;
+    let t = &s.time_breakdown_ms;
+    non_negative(&[
+        ("sessions.time_breakdown_ms.think", t.think),
+        ("sessions.time_breakdown_ms.waiting", t.waiting),
+        ("sessions.time_breakdown_ms.queued", t.queued),
+        ("sessions.time_breakdown_ms.prefill", t.prefill),
+        ("sessions.time_breakdown_ms.generating", t.generating),
+    ])?;
+    if let Some(l) = &v.load {
+        let pieces: Vec<(String, f64)> = l
+            .schedule
+            .iter()
+            .enumerate()
+            .flat_map(|(k, p)| {
+                [
+                    (format!("load.schedule[{k}][0]"), p[0]),
+                    (format!("load.schedule[{k}][1]"), p[1]),
+                ]
+            })
+            .collect();
+        let mut vals: Vec<(&str, f64)> = vec![
+            ("load.duration_s", l.duration_s),
+            ("load.rate_per_min", l.rate_per_min.unwrap_or(0.0)),
+        ];
+        vals.extend(pieces.iter().map(|(f, x)| (f.as_str(), *x)));
+        non_negative(&vals)?;
+    }
     adds_up(
         ("sessions.started", s.started),
         &[

@@ -9,13 +9,14 @@ const CSS: &str = r#"
 :root { color-scheme: light; }
 body { margin: 0; background: #fff; color: #222;
   font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; }
-main { max-width: 1040px; margin: 0 auto; padding: 24px 28px 56px; }
-h1 { font-size: 27px; margin: 8px 0 6px; }
+main { max-width: 1200px; margin: 0 auto; padding: 14px 28px 56px; }
+h1 { font-size: 25px; margin: 4px 0 2px; }
+header .lede { margin: 2px 0; }
 h2 { font-size: 20px; margin: 40px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #ddd; }
 h3 { font-size: 16px; margin: 24px 0 6px; }
 p, li { max-width: 80ch; }
 .lede { color: #444; }
-nav { font-size: 14px; color: #555; margin: 10px 0 0; }
+nav { font-size: 14px; color: #555; margin: 4px 0 0; }
 nav a { color: #1a4f8a; margin-right: 12px; white-space: nowrap; }
 figure { margin: 14px 0 30px; break-inside: avoid; page-break-inside: avoid; }
 svg.chart { display: block; width: 100%; height: auto; border: 1px solid #e4e4e4; border-radius: 4px; }
@@ -36,6 +37,25 @@ ul.key li { margin: 2px 0; break-inside: avoid; }
 .sw { display: inline-block; width: 26px; height: 0; margin-right: 8px; vertical-align: middle;
   border-top-width: 4px; }
 .findings li { margin: 4px 0; }
+.answer { display: grid; grid-template-columns: minmax(0, 11fr) minmax(0, 9fr); gap: 12px 22px;
+  align-items: start; margin-top: 12px; }
+.answer figure { margin: 0; }
+.answer figcaption { font-size: 12.5px; }
+#verdict { background: #f3f8f4; border-left: 4px solid #117733; padding: 2px 14px 4px; margin-bottom: 10px;
+  font-size: 14px; line-height: 1.45; }
+#verdict h2 { font-size: 17px; margin: 6px 0 2px; padding: 0; border: none; }
+ul.verdict { margin: 2px 0 4px; padding-left: 18px; }
+ul.verdict li { margin: 3px 0; max-width: none; }
+table.compact { font-size: 12.5px; margin: 0; line-height: 1.35; }
+table.compact td, table.compact th { padding: 2px 5px; }
+table.compact td { white-space: nowrap; }
+table.compact tr.load th { text-align: left; background: #f2f2f2; font-weight: 600; padding: 1px 6px; }
+tr.pick td { font-weight: 600; }
+.tag { font-size: 11px; font-weight: 600; border-radius: 3px; padding: 0 4px; margin-left: 6px;
+  background: #117733; color: #fff; vertical-align: 1px; }
+.tag.base { background: #777; }
+td.flag { background: #fdf0d5; font-weight: 600; }
+@media (max-width: 900px) { .answer { grid-template-columns: minmax(0, 1fr); } }
 footer { margin-top: 40px; font-size: 13px; color: #666; }
 @media print {
   body { font-size: 12px; }

@@ -210,6 +210,7 @@ pub fn parse_with_limits(
             "the seed is shared by all variants (common random numbers); set it in [scenario] or with --seed",
         ));
     }
+    validate::check_baseline(&out, file)?;
     let first = &out[0];
     Ok(ScenarioSet {
         name: first.name.clone(),

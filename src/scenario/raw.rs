@@ -99,6 +99,9 @@ pub struct RawMeta {
     pub drain: Option<String>,
     /// Time-series interval.
     pub metrics_interval: Option<String>,
+    /// The variant the others are compared with in the table, `summary.md` and the report
+    /// (default: the first variant); `--baseline NAME` replaces it.
+    pub baseline: Option<String>,
 }
 
 /// `[models."NAME"]`: every key optional; unset keys take the model catalogue's value for that model (`spillway models`).

@@ -40,6 +40,9 @@ pub struct Scenario {
     pub faults: Vec<crate::gateway::Fault>,
     /// Arrivals and session classes.
     pub workload: Workload,
+    /// `[scenario] baseline`: the variant the others are compared with (`None`: the first).
+    /// The same in every variant of a file.
+    pub baseline: Option<String>,
 }
 
 /// A standard quota pool.

@@ -2,10 +2,18 @@
 //! report (`report`) and the Markdown exporter (`output::markdown`), so both say exactly the
 //! same thing.
 //!
-//! This module depends only on the summary document ([`crate::metrics::Summary`]); the report
-//! and the exporters depend on it, never the other way round (and `output` never calls into
-//! `report`).
+//! This module depends only on the summary document ([`crate::metrics::Summary`]) (and on
+//! [`crate::slo`] for SLO units); the report and the exporters depend on it, never the other
+//! way round (and `output` never calls into `report`).
+//!
+//! - [`run`]: a run's intro, findings, comparisons, tables and Markdown;
+//! - [`compare`]: load groups, references, SLO verdicts, the verdict, truncation flags;
+//! - [`columns`]: the columns of the run table (`--columns`, `--wide`);
+//! - [`breakdown`]: where session time goes.
 
+pub mod breakdown;
+pub mod columns;
+pub mod compare;
 pub mod run;
 
 pub use run::markdown as run_markdown;

@@ -92,7 +92,10 @@ fn run_prints_the_side_by_side_table() {
     let out = stdout(&o);
     assert!(out.contains("1-user") && out.contains("4-users"), "{out}");
     assert!(!out.contains("10-users"), "--variant must filter: {out}");
-    assert!(out.contains("session p50 s"), "{out}");
+    assert!(
+        out.contains("sessions ok") && out.contains("p95 s"),
+        "{out}"
+    );
     // Timings go to stderr, never stdout.
     let err = stderr(&o);
     assert!(err.contains("events") && err.contains("events/s"), "{err}");

@@ -7,6 +7,7 @@
 //! - [`mod@scatter`]: cost against speed with the Pareto frontier (also used by sweeps);
 //! - [`mod@timeseries`]: each variant's requests, errors, load and utilization over time.
 
+pub mod breakdown;
 pub mod failures;
 pub mod latency;
 pub mod scatter;
@@ -17,9 +18,10 @@ use super::kit::{self, Area, Axis, Chart, DErr, LABEL, Mark, MeshSpec, text_w, t
 use super::load::Run;
 use crate::metrics::VariantSummary;
 
+pub use breakdown::time_breakdown;
 pub use failures::failures;
 pub use latency::latency_cdf;
-pub use scatter::{Scatter, cost_vs_p95, pareto, scatter};
+pub use scatter::{Pt, Scatter, cost_vs_p95, frontier_flags, pareto, scatter};
 pub use sessions::session_boxes;
 pub use timeseries::{TIMESERIES_CAPTION, TsScales, timeseries};
 

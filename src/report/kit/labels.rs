@@ -58,6 +58,13 @@ pub fn place_labels(
             cands.push((-10 - w, -18 * k));
             cands.push((-10 - w, 18 * k));
         }
+        // Last resort for a label too long for either side: above or below the point,
+        // shifted to lie inside the bounds.
+        let inside = (-w / 2).min(bounds.x1 - w - px).max(bounds.x0 - px);
+        for k in 1..8 {
+            cands.push((inside, -18 * k - 4));
+            cands.push((inside, 18 * k + 4));
+        }
         let mut best = (i64::MAX, cands[0]);
         for (rank, &(dx, dy)) in cands.iter().enumerate() {
             let b = Boxr {
@@ -94,4 +101,31 @@ pub fn place_labels(
         out.push((dx, dy));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A label too long for either side of its point lies above or below it, inside the
+    /// bounds (it was drawn past the plot's right edge).
+    #[test]
+    fn a_long_label_stays_inside_the_bounds() {
+        let bounds = Boxr {
+            x0: 0,
+            y0: 0,
+            x1: 450,
+            y1: 300,
+        };
+        let label = "max_tokens=4,000, completion_window=30s and 2 more at this spot".to_string();
+        let w = text_w(&label, SMALL) + 4;
+        assert!(w > 300 && w < 450, "{w}");
+        let (px, py) = (280, 150);
+        let (dx, dy) = place_labels(&[(px, py)], std::slice::from_ref(&label), &[], bounds)[0];
+        assert!(px + dx >= 0 && px + dx + w <= 450, "{dx} {w}");
+        assert!(dy != 0 && (py + dy - 9) >= 0 && py + dy + 9 <= 300, "{dy}");
+        // A short label keeps its place to the right of the point.
+        let short = place_labels(&[(px, py)], &["a".to_string()], &[], bounds);
+        assert_eq!(short, [(10, 0)]);
+    }
 }

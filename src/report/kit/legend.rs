@@ -17,6 +17,10 @@ pub enum Mark {
     Dot(RGBColor),
     /// A line with a marker on it.
     LineMarker(RGBColor, Dash, Shape),
+    /// A hollow dot: a white disc ringed in a colour.
+    Hollow(RGBColor),
+    /// A dot with a wide ring around it (the verdict's pick).
+    Ringed(RGBColor),
 }
 
 /// A point marker.
@@ -95,6 +99,25 @@ pub fn legend(
     Ok(())
 }
 
+/// `entries` broken into rows of side-by-side entries no wider than `width` pixels (as
+/// [`legend_row`] draws them); an entry wider than `width` gets a row of its own.
+pub fn legend_lines(entries: &[(String, Mark)], width: i32) -> Vec<&[(String, Mark)]> {
+    let mut rows = Vec::new();
+    let (mut start, mut used) = (0, 0);
+    for (k, (label, _)) in entries.iter().enumerate() {
+        let w = 36 + text_w(label, LABEL);
+        if k > start && used + w > width {
+            rows.push(&entries[start..k]);
+            (start, used) = (k, 0);
+        }
+        used += w + 22;
+    }
+    if start < entries.len() {
+        rows.push(&entries[start..]);
+    }
+    rows
+}
+
 /// Draws a horizontal legend (entries side by side) at `(x, y)`; returns its width.
 pub fn legend_row(
     area: &Area,
@@ -146,6 +169,15 @@ fn draw_mark(area: &Area, x: i32, cy: i32, mark: &Mark) -> std::result::Result<(
             area.draw(&Circle::new((x + 14, cy), 6, c.filled()))?;
             area.draw(&Circle::new((x + 14, cy), 6, INK.stroke_width(1)))?;
         }
+        Mark::Hollow(c) => {
+            area.draw(&Circle::new((x + 14, cy), 6, WHITE.filled()))?;
+            area.draw(&Circle::new((x + 14, cy), 6, c.stroke_width(2)))?;
+        }
+        Mark::Ringed(c) => {
+            area.draw(&Circle::new((x + 14, cy), 6, c.filled()))?;
+            area.draw(&Circle::new((x + 14, cy), 6, INK.stroke_width(1)))?;
+            area.draw(&Circle::new((x + 14, cy), 10, INK.stroke_width(2)))?;
+        }
         Mark::LineMarker(c, d, shape) => {
             draw_mark(area, x, cy, &Mark::Line(*c, *d))?;
             let p = (x + 14, cy);
@@ -170,4 +202,39 @@ fn draw_mark(area: &Area, x: i32, cy: i32, mark: &Mark) -> std::result::Result<(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A legend wider than the chart breaks into rows that each fit (it was clipped).
+    #[test]
+    fn legend_lines_fit_the_width() {
+        let entries: Vec<(String, Mark)> = [
+            "flat",
+            "load-curve",
+            "meets every SLO",
+            "misses an SLO",
+            "verdict",
+        ]
+        .iter()
+        .map(|l| (l.to_string(), Mark::Dot(INK)))
+        .collect();
+        let width = |row: &[(String, Mark)]| -> i32 {
+            row.iter()
+                .map(|(l, _)| 36 + text_w(l, LABEL) + 22)
+                .sum::<i32>()
+                - 22
+        };
+        let one = legend_lines(&entries, 10_000);
+        assert_eq!(one.len(), 1);
+        let total = width(one[0]);
+        let rows = legend_lines(&entries, total - 1);
+        assert_eq!(rows.len(), 2);
+        assert!(rows.iter().all(|r| width(r) < total));
+        assert_eq!(rows.iter().map(|r| r.len()).sum::<usize>(), entries.len());
+        // An entry wider than the width still gets a row.
+        assert_eq!(legend_lines(&entries, 10).len(), entries.len());
+    }
 }

@@ -16,7 +16,7 @@ use crate::words::esc;
 
 pub use axis::{Axis, tick};
 pub use labels::{Boxr, place_labels};
-pub use legend::{Mark, Shape, legend, legend_row, legend_width, markers};
+pub use legend::{Mark, Shape, legend, legend_lines, legend_row, legend_width, markers};
 
 /// Width of every chart, in SVG pixels (it scales to the page width).
 pub const W: u32 = 960;

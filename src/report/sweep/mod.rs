@@ -18,7 +18,10 @@ use crate::error::Result;
 use crate::words::esc;
 use charts::{Facet, XPlan, metric_chart, plan};
 use model::{Metric, Sweep};
-use words::{findings, intro, slo_table, slo_table_html, table};
+use words::{
+    cells_at, findings, intro, meets_all, picks, slo_table, slo_table_html, table, truncated_pct,
+    verdict,
+};
 
 pub use words::markdown;
 
@@ -51,24 +54,96 @@ fn chosen_facets(plan: &XPlan) -> (Vec<&Facet>, String) {
     (chosen, note)
 }
 
-/// The page header, the variants' key and the findings.
-fn head(s: &Sweep) -> String {
+/// The compact table of the first screen: per load level, the verdict's combination and its
+/// figures, and how many combinations meet every SLO.
+fn answer_table(s: &Sweep) -> String {
+    let multi = s.levels.len() > 1;
+    let mut o = String::from("<table id=\"answer-table\" class=\"compact\">\n<thead><tr>");
+    if multi {
+        o += "<th>load</th>";
+    }
+    o += "<th>cheapest meeting every SLO</th><th class=\"n\">p95 session s</th><th class=\"n\">failed %</th><th class=\"n\">truncated %</th><th class=\"n\">$ / 1K sessions</th><th class=\"n\">meeting</th></tr></thead>\n<tbody>\n";
+    for (l, pick) in picks(s) {
+        let cells = cells_at(s, l);
+        let meeting = cells
+            .iter()
+            .filter(|c| meets_all(s, c.2, c.3) == Some(true))
+            .count();
+        o += "<tr>";
+        if multi {
+            o += &format!("<td>{}</td>", esc(&s.levels[l]));
+        }
+        match pick {
+            Some((p, v)) => {
+                let name = if s.variants.len() > 1 {
+                    format!("{v}: {}", s.point_label(p))
+                } else {
+                    s.point_label(p)
+                };
+                let stat = |m: &Metric, d: usize| {
+                    s.stat(m, p, v)
+                        .map(|x| crate::words::fixed(x.mean, d))
+                        .unwrap_or_else(|| "n/a".into())
+                };
+                let tr = truncated_pct(s, p, v).unwrap_or(0.0);
+                o += &format!(
+                    "<td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"{}\">{}</td><td class=\"n\">{}</td>",
+                    esc(&name),
+                    stat(&Metric::session_p95(), 1),
+                    stat(&Metric::failed_pct(), 2),
+                    if words::truncates(s, p, v) {
+                        "n flag"
+                    } else {
+                        "n"
+                    },
+                    crate::words::fixed(tr, 2),
+                    stat(&Metric::cost_per_1k(), 2),
+                );
+            }
+            None => o += "<td class=\"fail\">none</td><td></td><td></td><td></td><td></td>",
+        }
+        o += &format!("<td class=\"n\">{meeting} of {}</td></tr>\n", cells.len());
+    }
+    o += "</tbody></table>\n";
+    o
+}
+
+/// The first screen: the verdict at each load and its table beside the cost-against-speed
+/// chart (without SLOs: the frontier at each load).
+fn answer(s: &Sweep) -> Result<String> {
+    let mut o = String::from("<section id=\"answer\" class=\"answer\">\n<div>\n");
+    o += "<div id=\"verdict\">\n<h2>Verdict</h2>\n";
+    if s.slos.is_empty() {
+        o += "<p>The scenario sets no <code>[[slo]]</code>: no combination is judged. The \
+              frontier of each load, in the chart, holds the ones worth choosing between.</p>\n";
+    } else {
+        o += &html::bullets(&verdict(s), "verdict");
+    }
+    o += "</div>\n";
+    if !s.slos.is_empty() {
+        o += &answer_table(s);
+    }
+    o += "</div>\n";
+    o += &html::figure(&pareto::pareto_chart(s)?);
+    o += "</section>\n";
+    Ok(o)
+}
+
+/// The page header, the first screen, the variants' key and the findings.
+fn head(s: &Sweep) -> Result<String> {
     let mut body = format!(
         "<header>\n<h1>Spillway sweep report: {}</h1>\n<p class=\"lede\">{}</p>\n",
         esc(&s.scenario),
         intro(s).html()
     );
-    let mut nav = vec![("findings", "Findings")];
+    let mut nav = vec![("answer", "Verdict"), ("findings", "Findings")];
     if !s.slos.is_empty() {
         nav.push(("slo", "SLOs"));
     }
-    nav.extend([
-        ("metrics", "Metrics"),
-        ("pareto", "Cost vs speed"),
-        ("points", "Every point"),
-    ]);
+    nav.extend([("metrics", "Metrics"), ("points", "Every point")]);
     body += &html::nav(&nav);
     body += "</header>\n";
+    body += &answer(s)?;
     body += "<section id=\"variants\">\n<h2>Variants</h2>\n<ul class=\"key\">\n";
     for (i, name) in s.variants.iter().enumerate() {
         let desc = s
@@ -98,13 +173,13 @@ fn head(s: &Sweep) -> String {
     body += "<section id=\"findings\">\n<h2>Findings</h2>\n";
     body += &html::bullets(&findings(s), "findings");
     body += "</section>\n";
-    body
+    Ok(body)
 }
 
 /// Renders a checked sweep as the HTML report.
 pub fn render(s: &Sweep) -> Result<String> {
     let plan = plan(s);
-    let mut body = head(s);
+    let mut body = head(s)?;
     let (group, facet_note) = chosen_facets(&plan);
     if !s.slos.is_empty() {
         body += "<section id=\"slo\">\n<h2>SLOs</h2>\n";
@@ -131,9 +206,6 @@ pub fn render(s: &Sweep) -> Result<String> {
         let id = format!("metric-{k}-0");
         body += &html::figure(&metric_chart(s, &plan, m, &group, None, id)?);
     }
-    body += "</section>\n";
-    body += "<section id=\"pareto-section\">\n<h2>Cost against speed</h2>\n";
-    body += &html::figure(&pareto::pareto_chart(s)?);
     body += "</section>\n";
     let swatch_of = |_: &str| None;
     body += "<section id=\"points\">\n<h2>Every point</h2>\n";

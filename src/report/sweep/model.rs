@@ -120,8 +120,13 @@ pub struct Sweep {
     pub runs: Vec<RunRec>,
     /// SLOs with their results.
     pub slos: Vec<SloView>,
+    /// The load levels of the sweep in words ([`crate::words::compare::load_label`]), in
+    /// order of first appearance; one empty label when the runs say nothing of their load.
+    pub levels: Vec<String>,
     /// The runs of each (point, variant index) present.
     cells: BTreeMap<(usize, usize), Range<usize>>,
+    /// The load level of each (point, variant index) present.
+    cell_level: BTreeMap<(usize, usize), usize>,
     variant_ix: BTreeMap<String, usize>,
 }
 
@@ -160,6 +165,7 @@ impl Sweep {
             let key = (r.point, variant_ix[&r.variant]);
             cells.entry(key).or_insert(k..k).end = k + 1;
         }
+        let (levels, cell_level) = load_levels(&runs, &cells);
         let slos = doc
             .slo
             .into_iter()
@@ -201,9 +207,20 @@ impl Sweep {
             variants: doc.variants,
             runs,
             slos,
+            levels,
             cells,
+            cell_level,
             variant_ix,
         }
+    }
+
+    /// The load level (index into [`Sweep::levels`]) of (point, variant).
+    pub fn level(&self, point: usize, variant: &str) -> usize {
+        self.variant_ix
+            .get(variant)
+            .and_then(|&vi| self.cell_level.get(&(point, vi)))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The runs of (point, variant), one per replication present.
@@ -261,6 +278,35 @@ impl Sweep {
             _ => format!("point {index}"),
         }
     }
+}
+
+/// The runs of each (point, variant index): a range of [`Sweep::runs`].
+type Cells = BTreeMap<(usize, usize), Range<usize>>;
+
+/// The distinct loads of the runs (by their summaries' `load`), in order of first
+/// appearance, in words; and the level of each (point, variant index).
+fn load_levels(runs: &[RunRec], cells: &Cells) -> (Vec<String>, BTreeMap<(usize, usize), usize>) {
+    let mut keys: Vec<Option<&crate::metrics::LoadSummary>> = Vec::new();
+    let mut of_cell = BTreeMap::new();
+    // Cells in run order, so levels come in the order the grid has them.
+    let mut order: Vec<(&(usize, usize), &Range<usize>)> = cells.iter().collect();
+    order.sort_by_key(|(_, r)| r.start);
+    for (cell, r) in order {
+        let load = runs[r.start].summary.load.as_ref();
+        let level = match keys.iter().position(|k| *k == load) {
+            Some(l) => l,
+            None => {
+                keys.push(load);
+                keys.len() - 1
+            }
+        };
+        of_cell.insert(*cell, level);
+    }
+    let labels = keys
+        .iter()
+        .map(|k| k.map(crate::words::compare::load_label).unwrap_or_default())
+        .collect();
+    (labels, of_cell)
 }
 
 /// A parameter value as text.
@@ -356,6 +402,19 @@ impl Metric {
             "%",
             false,
         )
+    }
+
+    /// Answers cut short by `max_tokens`, percent of succeeded requests.
+    pub fn truncated_pct() -> Metric {
+        Metric {
+            title: "Truncated answers".into(),
+            axis: "truncated answers, % of succeeded requests".into(),
+            scale: 100.0,
+            unit_suffix: "%",
+            num: parse_path("requests.truncated"),
+            den: Some(parse_path("requests.succeeded")),
+            needs_sessions: false,
+        }
     }
 
     /// Cost per 1K completed sessions.

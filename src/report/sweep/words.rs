@@ -4,6 +4,7 @@
 
 use super::model::{Metric, SloView, Stat, Sweep, value_text};
 use crate::report::charts::pareto;
+use crate::words::compare::TRUNCATION_FLAG;
 use crate::words::{Sentence, Table, esc, fixed, fmt_ratio, fmt_secs, fmt_usd};
 
 /// The opening paragraph.
@@ -45,9 +46,6 @@ pub fn intro(s: &Sweep) -> Sentence {
 /// Findings: SLOs, the cheapest point meeting them, the frontier, each variant's range.
 pub fn findings(s: &Sweep) -> Vec<Sentence> {
     let mut out: Vec<Sentence> = s.slos.iter().map(|o| slo_finding(s, o)).collect();
-    if !s.slos.is_empty() {
-        out.push(cheapest(s));
-    }
     out.extend(frontier(s));
     // Each variant's range over the grid.
     if s.points.len() > 1 {
@@ -98,85 +96,173 @@ fn slo_finding(s: &Sweep, o: &SloView) -> Sentence {
     t.text(".")
 }
 
-/// The cheapest (point, variant) meeting every SLO that has a result for it.
-fn cheapest(s: &Sweep) -> Sentence {
-    let (p95, cost) = (Metric::session_p95(), Metric::cost_per_1k());
-    let mut best: Option<(f64, usize, &str)> = None;
-    for p in &s.points {
-        for v in &s.variants {
-            let rs: Vec<bool> = s
-                .slos
-                .iter()
-                .filter_map(|o| o.result(p.index, v).map(|r| r.1))
-                .collect();
-            if rs.is_empty() || !rs.iter().all(|x| *x) {
-                continue;
-            }
-            if let Some(c) = s.stat(&cost, p.index, v)
-                && best.is_none_or(|b| c.mean < b.0)
-            {
-                best = Some((c.mean, p.index, v));
-            }
-        }
-    }
-    match best {
-        Some((c, p, v)) => {
-            let mut t = Sentence::default()
-                .text("Cheapest combination meeting every SLO: ")
-                .code(v)
-                .text(format!(
-                    " at {} ({} per 1K sessions",
-                    s.point_label(p),
-                    fmt_usd(c)
-                ));
-            if let Some(q) = s.stat(&p95, p, v) {
-                t = t.text(format!(", p95 session {}", fmt_secs(q.mean * 1e3)));
-            }
-            t.text(").")
-        }
-        None => Sentence::default().text("No combination meets every SLO."),
-    }
+/// Whether (point, variant) meets every SLO that has a result for it (`None`: no SLO
+/// checked it).
+pub fn meets_all(s: &Sweep, point: usize, variant: &str) -> Option<bool> {
+    let rs: Vec<bool> = s
+        .slos
+        .iter()
+        .filter_map(|o| o.result(point, variant).map(|r| r.1))
+        .collect();
+    (!rs.is_empty()).then(|| rs.iter().all(|x| *x))
 }
 
-/// The Pareto frontier of cost per 1K sessions against p95 session (its first six points).
-fn frontier(s: &Sweep) -> Option<Sentence> {
+/// Answers cut short by `max_tokens`, % of succeeded requests (mean over replications).
+pub fn truncated_pct(s: &Sweep, point: usize, variant: &str) -> Option<f64> {
+    s.stat(&Metric::truncated_pct(), point, variant)
+        .map(|x| x.mean)
+}
+
+/// Whether (point, variant) cuts more than 1% of its answers short.
+pub fn truncates(s: &Sweep, point: usize, variant: &str) -> bool {
+    truncated_pct(s, point, variant).is_some_and(|t| t > TRUNCATION_FLAG * 100.0)
+}
+
+/// The (point, variant) cells of load level `level` with a cost and a p95 session:
+/// `(p95 s, cost per 1K, point, variant)`.
+pub fn cells_at(s: &Sweep, level: usize) -> Vec<(f64, f64, usize, &str)> {
     let (p95, cost) = (Metric::session_p95(), Metric::cost_per_1k());
-    let mut pts = Vec::new();
+    let mut out = Vec::new();
     for p in &s.points {
         for v in &s.variants {
+            if s.level(p.index, v) != level {
+                continue;
+            }
             if let (Some(a), Some(b)) = (s.stat(&p95, p.index, v), s.stat(&cost, p.index, v)) {
-                pts.push((a.mean, b.mean, p.index, v.as_str()));
+                out.push((a.mean, b.mean, p.index, v.as_str()));
             }
         }
     }
-    let front = pareto(&pts.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>());
-    if front.is_empty() || pts.len() <= 1 {
-        return None;
+    out
+}
+
+/// Per load level, the cheapest (point, variant) meeting every SLO that checked it (`None`
+/// at a level where none does); empty without SLOs.
+pub fn picks(s: &Sweep) -> Vec<(usize, Option<(usize, &str)>)> {
+    if s.slos.is_empty() {
+        return Vec::new();
     }
-    let mut t = Sentence::default().text(format!(
-        "Pareto frontier ({} of {} combinations): ",
-        front.len(),
-        pts.len()
-    ));
-    for (k, &i) in front.iter().take(6).enumerate() {
-        let (a, b, p, v) = pts[i];
-        if k > 0 {
-            t = t.text("; ");
+    (0..s.levels.len())
+        .map(|l| {
+            let best = cells_at(s, l)
+                .into_iter()
+                .filter(|c| meets_all(s, c.2, c.3) == Some(true))
+                .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.total_cmp(&b.0)));
+            (l, best.map(|c| (c.2, c.3)))
+        })
+        .collect()
+}
+
+/// "`v` at users=4, copies=3" (the variant only when the sweep has several).
+fn cell_name(s: &Sweep, mut t: Sentence, point: usize, variant: &str) -> Sentence {
+    if s.variants.len() > 1 {
+        t = t.code(variant).text(" at ");
+    }
+    t.text(s.point_label(point))
+}
+
+/// The verdict: per load level, the cheapest combination meeting every SLO (with its p95
+/// session, failures and truncation).
+pub fn verdict(s: &Sweep) -> Vec<Sentence> {
+    let multi = s.levels.len() > 1;
+    picks(s)
+        .into_iter()
+        .map(|(l, pick)| {
+            let mut t = Sentence::default();
+            if multi {
+                t = t.text(format!("At {}: ", s.levels[l]));
+            }
+            let Some((p, v)) = pick else {
+                return t.text(if multi {
+                    "no combination meets every SLO."
+                } else {
+                    "No combination meets every SLO."
+                });
+            };
+            t = t.text(if multi {
+                "cheapest meeting every SLO: "
+            } else {
+                "Cheapest combination meeting every SLO: "
+            });
+            t = cell_name(s, t, p, v);
+            let stat = |m: &Metric| s.stat(m, p, v).map(|x| x.mean);
+            t = t.text(format!(
+                " ({} per 1K sessions",
+                stat(&Metric::cost_per_1k())
+                    .map(fmt_usd)
+                    .unwrap_or_default()
+            ));
+            if let Some(q) = stat(&Metric::session_p95()) {
+                t = t.text(format!(", p95 session {}", fmt_secs(q * 1e3)));
+            }
+            if let Some(f) = stat(&Metric::failed_pct()) {
+                t = t.text(format!(", {} failed", fmt_ratio(f / 100.0)));
+            }
+            if truncates(s, p, v) {
+                let tr = truncated_pct(s, p, v).unwrap_or(0.0);
+                t = t.text(format!(
+                    "; it cuts {} of its answers short at max_tokens",
+                    fmt_ratio(tr / 100.0)
+                ));
+                let alt = cells_at(s, l)
+                    .into_iter()
+                    .filter(|c| meets_all(s, c.2, c.3) == Some(true) && !truncates(s, c.2, c.3))
+                    .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.total_cmp(&b.0)));
+                if let Some((a95, acost, ap, av)) = alt {
+                    t = t.text(", so weigh it against the cheapest that does not: ");
+                    t = cell_name(s, t, ap, av);
+                    t = t.text(format!(
+                        " ({} per 1K sessions, p95 session {})",
+                        fmt_usd(acost),
+                        fmt_secs(a95 * 1e3)
+                    ));
+                }
+            }
+            t.text(").")
+        })
+        .collect()
+}
+
+/// The Pareto frontier of cost per 1K sessions against p95 session at each load level (its
+/// first six points).
+fn frontier(s: &Sweep) -> Vec<Sentence> {
+    let multi = s.levels.len() > 1;
+    let mut out = Vec::new();
+    for l in 0..s.levels.len() {
+        let pts = cells_at(s, l);
+        let front = pareto(&pts.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>());
+        if front.is_empty() || pts.len() <= 1 {
+            continue;
         }
-        if s.variants.len() > 1 {
-            t = t.code(v).text(" at ");
-        }
-        t = t.text(format!(
-            "{} (p95 {}, {})",
-            s.point_label(p),
-            fmt_secs(a * 1e3),
-            fmt_usd(b)
+        let mut t = Sentence::default().text(format!(
+            "Pareto frontier{} ({} of {} combinations): ",
+            if multi {
+                format!(" at {}", s.levels[l])
+            } else {
+                String::new()
+            },
+            front.len(),
+            pts.len()
         ));
+        for (k, &i) in front.iter().take(6).enumerate() {
+            let (a, b, p, v) = pts[i];
+            if k > 0 {
+                t = t.text("; ");
+            }
+            t = cell_name(s, t, p, v);
+            t = t.text(format!(" (p95 {}, {}", fmt_secs(a * 1e3), fmt_usd(b)));
+            if truncates(s, p, v) {
+                let tr = truncated_pct(s, p, v).unwrap_or(0.0);
+                t = t.text(format!(", cuts {} of answers", fmt_ratio(tr / 100.0)));
+            }
+            t = t.text(")");
+        }
+        if front.len() > 6 {
+            t = t.text(format!("; and {} more", front.len() - 6));
+        }
+        out.push(t.text("."));
     }
-    if front.len() > 6 {
-        t = t.text(format!("; and {} more", front.len() - 6));
-    }
-    Some(t.text("."))
+    out
 }
 
 /// A variant's p95 session and failures over the grid.
@@ -240,6 +326,7 @@ pub fn table(s: &Sweep) -> Table {
             "sessions ok",
             "session p95 s",
             "failed %",
+            "truncated %",
             "$ / 1K sessions",
             "cost $",
         ]
@@ -247,7 +334,7 @@ pub fn table(s: &Sweep) -> Table {
     );
     let mut numeric = vec![true];
     numeric.extend(s.params.iter().map(|_| true));
-    numeric.extend([false, true, true, true, true, true]);
+    numeric.extend([false, true, true, true, true, true, true]);
     let mut t = Table {
         header,
         numeric,
@@ -266,6 +353,7 @@ pub fn table(s: &Sweep) -> Table {
             row.push(with_ci(s.stat(&ok, p.index, v), 0));
             row.push(with_ci(s.stat(&Metric::session_p95(), p.index, v), 1));
             row.push(with_ci(s.stat(&Metric::failed_pct(), p.index, v), 2));
+            row.push(with_ci(s.stat(&Metric::truncated_pct(), p.index, v), 2));
             row.push(with_ci(s.stat(&Metric::cost_per_1k(), p.index, v), 2));
             row.push(with_ci(s.stat(&total, p.index, v), 2));
             t.rows.push(row);
@@ -372,6 +460,13 @@ pub fn markdown(s: &Sweep) -> String {
         s.scenario,
         intro(s).markdown()
     );
+    let v = verdict(s);
+    if !v.is_empty() {
+        out += "\n## Verdict\n\n";
+        for x in &v {
+            out += &format!("- {}\n", x.markdown());
+        }
+    }
     let f = findings(s);
     if !f.is_empty() {
         out += "\n## Findings\n\n";

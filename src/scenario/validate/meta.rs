@@ -1,9 +1,10 @@
-//! `[scenario]`: name, seed, how long sessions arrive, drain, time-series interval.
+//! `[scenario]`: name, seed, how long sessions arrive, drain, time-series interval, and the
+//! baseline variant.
 
 use super::Ctx;
-use crate::error::Result;
-use crate::scenario::limits;
+use crate::error::{Error, Result};
 use crate::scenario::raw::RawMeta;
+use crate::scenario::{Scenario, limits, names};
 use crate::time::SimTime;
 
 /// The checked times of `[scenario]` (the name and seed are taken as written).
@@ -57,6 +58,15 @@ pub(super) fn check(meta: &RawMeta, c: &Ctx, deployments: usize) -> Result<Meta>
         return Err(c.err("scenario.metrics_interval", "must be at least 1s"));
     }
     series_size(c, duration + drain, metrics_interval, deployments)?;
+    if let Some(b) = &meta.baseline {
+        if b.is_empty() {
+            return Err(c.err(
+                "scenario.baseline",
+                "must name a variant (the one the others are compared with)",
+            ));
+        }
+        names::check_name(b).map_err(|m| c.err("scenario.baseline", m))?;
+    }
     Ok(Meta {
         duration,
         drain,
@@ -64,10 +74,87 @@ pub(super) fn check(meta: &RawMeta, c: &Ctx, deployments: usize) -> Result<Meta>
     })
 }
 
+/// `[scenario] baseline`, across the variants of a file: the same in every variant, and the
+/// name of one of them.
+pub(crate) fn check_baseline(variants: &[Scenario], file: &str) -> Result<()> {
+    let Some(first) = variants.first() else {
+        return Ok(());
+    };
+    if let Some(v) = variants.iter().find(|v| v.baseline != first.baseline) {
+        return Err(Error::at_key(
+            file,
+            Some(&v.variant),
+            "scenario.baseline",
+            "the baseline is shared by all variants; set it in [scenario] (or with --baseline)",
+        ));
+    }
+    match &first.baseline {
+        Some(b) if !variants.iter().any(|v| &v.variant == b) => Err(Error::at_key(
+            file,
+            None,
+            "scenario.baseline",
+            format!(
+                "'{b}' is not a variant of this file; variants: {}",
+                variants
+                    .iter()
+                    .map(|v| v.variant.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::scenario::testutil::{err_set, with_set};
+    use crate::scenario::testutil::{BASE, err, err_set, ok, with_set};
     use crate::time::SimTime;
+
+    /// `[scenario] baseline` names a variant of the file, the same for all of them.
+    #[test]
+    fn baseline_names_a_variant() {
+        let two = "\n[[variant]]\nname = \"a\"\n[[variant]]\nname = \"b\"\n";
+        let with = |b: &str| {
+            BASE.replace(
+                "duration = \"10m\"",
+                &format!("duration = \"10m\"\nbaseline = {b}"),
+            ) + two
+        };
+        let set = ok(&with("\"b\""));
+        assert!(
+            set.variants
+                .iter()
+                .all(|v| v.baseline.as_deref() == Some("b"))
+        );
+        assert_eq!(ok(&format!("{BASE}{two}")).variants[0].baseline, None);
+        let e = err(&with("\"c\""));
+        assert!(
+            e.contains("key 'scenario.baseline'")
+                && e.contains("'c' is not a variant of this file; variants: a, b"),
+            "{e}"
+        );
+        let e = err(&with("\"\""));
+        assert!(
+            e.contains("scenario.baseline") && e.contains("must name a variant"),
+            "{e}"
+        );
+        let e = err(&with("\"a\\nb\""));
+        assert!(e.contains("control characters"), "{e}");
+        // A variant may not move it.
+        let e = err(&(with("\"a\"") + "set = { \"scenario.baseline\" = \"b\" }\n"));
+        assert!(
+            e.contains("variant 'b'") && e.contains("shared by all variants"),
+            "{e}"
+        );
+        // Without [[variant]], the one variant is `baseline`.
+        ok(&BASE.replace(
+            "duration = \"10m\"",
+            "duration = \"10m\"\nbaseline = \"baseline\"",
+        ));
+        let e = err_set(&[("scenario.baseline", "\"x\"")]);
+        assert!(e.contains("variants: baseline"), "{e}");
+    }
 
     #[test]
     fn defaults_and_bounds() {

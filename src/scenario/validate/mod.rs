@@ -26,6 +26,7 @@ use super::limits::{Limits, Range};
 use super::raw::RawScenario;
 use super::{Scenario, Workload};
 
+pub(super) use meta::check_baseline;
 pub(super) use models::Models;
 
 /// Where the checks run: the file and variant that errors name.
@@ -128,5 +129,6 @@ pub(crate) fn validate(
             class_cdf,
             trace,
         },
+        baseline: raw.scenario.baseline.clone(),
     })
 }

@@ -302,6 +302,12 @@ pub(super) const KEYS: &[(&str, Kind, &str, &str)] = &[
     // strings
     ("name", Kind::Other, "a name in quotes", "\"chat\""),
     (
+        "baseline",
+        Kind::Other,
+        "the name of a variant in quotes",
+        "\"4-users\"",
+    ),
+    (
         "description",
         Kind::Other,
         "a string in quotes",

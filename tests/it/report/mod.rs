@@ -1,7 +1,9 @@
 //! The HTML report and the Markdown summaries (`spillway::report`): structure, numbers,
 //! determinism, bad input, and a real browser. Corrupted saved outputs: [`saved`].
 
+mod answer;
 mod saved;
+mod table;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -70,6 +72,7 @@ fn run_report_has_every_chart_and_names_every_variant() {
             "session-durations",
             "failures",
             "cost-vs-p95",
+            "time-breakdown",
         ] {
             assert!(
                 html.contains(&format!("<figure id=\"{id}\">")),
@@ -82,10 +85,10 @@ fn run_report_has_every_chart_and_names_every_variant() {
                 "{dir}: time series of variant {i} missing"
             );
         }
-        // 4 comparison charts + one time-series figure per variant, all inline SVG.
+        // 5 comparison charts + one time-series figure per variant, all inline SVG.
         assert_eq!(
             html.matches("<svg class=\"chart\"").count(),
-            4 + vs.len(),
+            5 + vs.len(),
             "{dir}"
         );
         assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
@@ -174,6 +177,24 @@ fn usd(x: f64) -> String {
     format!("${x:.2}")
 }
 
+/// Each variant's reference: the baseline when it ran at the same load (the summary's
+/// `load` block), else the first variant that did.
+fn references(s: &Value) -> Vec<usize> {
+    let vs = variants(s);
+    let base = s["baseline"].as_str().unwrap();
+    (0..vs.len())
+        .map(|i| {
+            let same: Vec<usize> = (0..vs.len())
+                .filter(|&j| vs[j]["load"] == vs[i]["load"])
+                .collect();
+            same.iter()
+                .copied()
+                .find(|&j| vs[j]["name"] == base)
+                .unwrap_or(same[0])
+        })
+        .collect()
+}
+
 #[test]
 fn sentences_quote_the_numbers_of_summary_json() {
     for dir in RUNS {
@@ -181,9 +202,14 @@ fn sentences_quote_the_numbers_of_summary_json() {
         let text = text_of(&html);
         let s = summary(dir);
         let vs = variants(&s);
-        let b = vs[0];
+        let refs = references(&s);
         let f = |v: &Value, p: &[&str]| p.iter().fold(v, |v, k| &v[*k]).as_f64().unwrap();
-        for v in &vs[1..] {
+        let trunc = |v: &Value| f(v, &["requests", "truncated"]) / f(v, &["requests", "succeeded"]);
+        for (i, v) in vs.iter().enumerate() {
+            if refs[i] == i {
+                continue;
+            }
+            let b = vs[refs[i]];
             let name = v["name"].as_str().unwrap();
             let (p95, bp95) = (
                 f(v, &["sessions", "duration_ms", "p95"]),
@@ -193,13 +219,23 @@ fn sentences_quote_the_numbers_of_summary_json() {
                 f(v, &["requests", "failed_ratio"]),
                 f(b, &["requests", "failed_ratio"]),
             );
+            let truncated =
+                if f(v, &["requests", "truncated"]) + f(b, &["requests", "truncated"]) > 0.0 {
+                    format!(
+                        ", answers truncated {:.1}% vs {:.1}%",
+                        trunc(v) * 100.0,
+                        trunc(b) * 100.0
+                    )
+                } else {
+                    String::new()
+                };
             let (c1k, bc1k) = (
                 f(v, &["cost_usd", "per_1k_sessions"]),
                 f(b, &["cost_usd", "per_1k_sessions"]),
             );
             let (tot, btot) = (f(v, &["cost_usd", "total"]), f(b, &["cost_usd", "total"]));
             let expected = format!(
-                "{name}: p95 session {} vs {} ({}), failures {:.1}% vs {:.1}%, cost per 1K sessions {} vs {} ({}), total cost {} vs {} ({}).",
+                "{name}: p95 session {} vs {} ({}), failures {:.1}% vs {:.1}%{truncated}, cost per 1K sessions {} vs {} ({}), total cost {} vs {} ({}).",
                 secs(p95),
                 secs(bp95),
                 change(p95, bp95),
@@ -218,18 +254,24 @@ fn sentences_quote_the_numbers_of_summary_json() {
             );
         }
     }
-    // One checked by hand against results/foundry-parallel-load/summary.md: 3 subscriptions
-    // against one user: p95 100.7 s vs 72.9 s (+38.1%), no failures, $45.98 vs $45.72 per 1K
-    // sessions, $7.77 vs $2.38 in total.
+    // Checked by hand against results/foundry-parallel-load/summary.md: 3 subscriptions are
+    // compared with 4 users on one subscription (the same load), not with one user: p95
+    // 100.7 s vs 335.5 s, no failures against 0.34%, $45.98 vs $47.14 per 1K sessions, $7.77
+    // vs $2.73 in total.
     let text = text_of(&render_dir(&root().join(RUNS[0])).unwrap());
     assert!(
         text.contains(
-            "4-users-3-subscriptions: p95 session 101 s vs 73 s (+38%), failures 0.0% vs 0.0%, \
-             cost per 1K sessions $45.98 vs $45.72 (+1%), total cost $7.77 vs $2.38 (+227%)."
+            "4-users-3-subscriptions: p95 session 101 s vs 336 s (-70%), failures 0.0% vs 0.3%, \
+             cost per 1K sessions $45.98 vs $47.14 (-2%), total cost $7.77 vs $2.73 (+184%)."
         ),
         "{text}"
     );
-    assert!(text.contains("Shortest p95 session: 1-user (73 s)."));
+    assert!(
+        !text.contains("vs 73 s (+38%)"),
+        "compared across loads: {text}"
+    );
+    assert!(text.contains("Each variant against 4-users, at 4 users"));
+    assert!(text.contains("At 4 users: Shortest p95 session: 4-users-quota-increase (94 s)."));
 }
 
 #[test]
@@ -242,7 +284,30 @@ fn markdown_says_what_the_html_says() {
         let text = text_of(&html);
         assert!(md.starts_with("# Spillway report: "), "{md}");
         let bullets: Vec<&str> = md.lines().filter(|l| l.starts_with("- ")).collect();
-        assert_eq!(bullets.len(), variants(&s).len() - 1 + 3, "{md}");
+        // The verdict (one per load), three claims per load with two variants or more,
+        // one comparison per variant that is not its load's reference.
+        let refs = references(&s);
+        let mut loads: Vec<&Value> = Vec::new();
+        for v in variants(&s) {
+            if !loads.contains(&&v["load"]) {
+                loads.push(&v["load"]);
+            }
+        }
+        let shared = loads
+            .iter()
+            .filter(|l| variants(&s).iter().filter(|v| &&v["load"] == *l).count() > 1)
+            .count();
+        let compared = refs.iter().enumerate().filter(|(i, r)| i != *r).count();
+        // And one line per variant on where its session time went.
+        let broken_down = variants(&s)
+            .iter()
+            .filter(|v| v["sessions"]["time_breakdown_ms"].is_object())
+            .count();
+        assert_eq!(
+            bullets.len(),
+            loads.len() + 3 * shared + compared + broken_down,
+            "{md}"
+        );
         for b in bullets {
             let plain = b[2..].replace('`', "");
             assert!(
@@ -458,8 +523,13 @@ fn sweep_fixture_with_replications_slo_and_no_slo() {
     assert_eq!(html.matches("<td class=\"n pass\">").count(), 4);
     let text = text_of(&html);
     assert!(text.contains("met in 4 of 6 results"), "{text}");
-    assert!(text.contains("Cheapest combination meeting every SLO: one-sub at users=1, mode=sync"));
-    assert!(text.contains("Pareto frontier"));
+    // The fixture's runs carry no `load` (as sweep.json before it existed): one level. Sync
+    // and stream cost the same; the faster (stream) is named.
+    assert!(
+        text.contains("Cheapest combination meeting every SLO: one-sub at users=1, mode=stream"),
+        "{text}"
+    );
+    assert!(text.contains("Pareto frontier (1 of 12 combinations)"));
     // Without SLOs: no SLO section, the rest still there.
     let mut no_slo = doc.clone();
     no_slo["slo"] = serde_json::json!([]);
@@ -577,6 +647,11 @@ fn chromium() -> Option<PathBuf> {
 /// Runs headless Chromium on `page`, taking a 1280x2000 screenshot; returns its stderr
 /// (console messages are logged there as `INFO:CONSOLE` lines).
 fn run_chromium(bin: &Path, work: &Path, page: &Path, shot: &Path) -> String {
+    run_chromium_at(bin, work, page, shot, "1280,2000")
+}
+
+/// [`run_chromium`] with a window of `size` ("W,H") pixels.
+fn run_chromium_at(bin: &Path, work: &Path, page: &Path, shot: &Path, size: &str) -> String {
     let profile = work.join(format!(
         "profile-{}",
         page.file_stem().unwrap().to_string_lossy()
@@ -596,8 +671,8 @@ fn run_chromium(bin: &Path, work: &Path, page: &Path, shot: &Path) -> String {
             "--hide-scrollbars",
             "--enable-logging=stderr",
             "--v=0",
-            "--window-size=1280,2000",
         ])
+        .arg(format!("--window-size={size}"))
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(format!("--screenshot={}", shot.display()))
         .arg(format!("file://{}", page.display()))
@@ -624,13 +699,11 @@ fn run_chromium(bin: &Path, work: &Path, page: &Path, shot: &Path) -> String {
     log
 }
 
-fn console_lines(log: &str) -> Vec<&str> {
-    log.lines().filter(|l| l.contains(":CONSOLE")).collect()
-}
-
-#[test]
-fn report_renders_in_headless_chromium_without_console_errors() {
-    let Some(bin) = chromium() else {
+/// Chromium, or `None` (the test is skipped) on a workstation without it; under `CI` a
+/// missing Chromium fails the test.
+fn chromium_or_skip() -> Option<PathBuf> {
+    let bin = chromium();
+    if bin.is_none() {
         if std::env::var_os("CI").is_some_and(|v| !v.is_empty()) {
             panic!(
                 "chromium is missing (/usr/bin/chromium or $SPILLWAY_CHROMIUM); .ci/run installs it"
@@ -639,6 +712,17 @@ fn report_renders_in_headless_chromium_without_console_errors() {
         eprintln!(
             "skipped: no chromium (apt-get install chromium, or set SPILLWAY_CHROMIUM); CI fails instead"
         );
+    }
+    bin
+}
+
+fn console_lines(log: &str) -> Vec<&str> {
+    log.lines().filter(|l| l.contains(":CONSOLE")).collect()
+}
+
+#[test]
+fn report_renders_in_headless_chromium_without_console_errors() {
+    let Some(bin) = chromium_or_skip() else {
         return;
     };
     let work = tempdir();
