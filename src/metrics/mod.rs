@@ -13,6 +13,7 @@ pub mod audit;
 pub mod record;
 mod recorder;
 pub mod summary;
+mod trace_summary;
 mod verdicts;
 
 use hdrhistogram::Histogram;
@@ -22,6 +23,7 @@ pub use audit::Audit;
 pub use record::{CLIENT_TIMEOUT, Outcome, RequestRecord, RequestSink};
 pub use recorder::{DeploymentInterval, Recorder};
 pub use summary::*;
+pub use trace_summary::TraceSummary;
 pub use verdicts::{LoadSummary, SloSummary, SloVerdict};
 
 /// A latency distribution in microseconds: an HDR histogram plus an exact sum.

@@ -16,6 +16,7 @@ mod models;
 mod pools;
 mod router;
 mod trace_keys;
+mod trace_workload;
 mod workload;
 
 use crate::dist::{Dist, RawDist};
@@ -98,7 +99,7 @@ pub(crate) fn validate(
         gateway.as_ref(),
         meta.duration,
     )?;
-    let trace = workload::trace(
+    let trace = trace_workload::trace(
         &raw.workload,
         c,
         &models,

@@ -1,6 +1,6 @@
 //! `[workload] trace = { ... }`: its keys one by one (the file, format, mode, window, speed,
 //! token scales, model renaming, sample). What needs the trace's contents (its rows, models and
-//! classes against the scenario) is checked by `workload::trace`.
+//! classes against the scenario) is checked by `trace_workload::trace`.
 
 use super::Ctx;
 use crate::error::Result;
