@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use super::telemetry::{
     Cell, Format, MAX_SECONDS, Outcome, Request, Telemetry, csv_error, field_column, located,
-    timestamp_seconds, utf8,
+    row_position, timestamp_seconds, utf8,
 };
 use crate::error::{Error, Result, line_col};
 
@@ -58,23 +58,9 @@ pub fn read_latencylab(file: &str, text: &str, chars_per_token: f64) -> Result<T
     let mut failed = 0usize;
     for rec in records {
         let rec = rec.map_err(|e| csv_error(file, &e))?;
-        let pos = rec.position().expect("csv records carry their position");
-        let (line, line_start) = (pos.line() as usize, pos.byte() as usize);
-        if rec.len() == 1 && rec[0].trim().is_empty() {
+        let Some((line, line_start)) = row_position(file, &rec, header.len())? else {
             continue;
-        }
-        if rec.len() != header.len() {
-            return Err(located(
-                file,
-                line,
-                1,
-                format!(
-                    "{} fields, but the header names {}",
-                    rec.len(),
-                    header.len()
-                ),
-            ));
-        }
+        };
         let cell = |i: usize| Cell {
             file,
             text,

@@ -319,23 +319,9 @@ pub fn read_spillway(file: &str, text: &str) -> Result<Telemetry> {
     let mut ignored_ttft = 0usize;
     for rec in records {
         let rec = rec.map_err(|e| csv_error(file, &e))?;
-        let pos = rec.position().expect("csv records carry their position");
-        let (line, line_start) = (pos.line() as usize, pos.byte() as usize);
-        if rec.len() == 1 && rec[0].trim().is_empty() {
+        let Some((line, line_start)) = row_position(file, &rec, header.len())? else {
             continue;
-        }
-        if rec.len() != header.len() {
-            return Err(located(
-                file,
-                line,
-                1,
-                format!(
-                    "{} fields, but the header names {}",
-                    rec.len(),
-                    header.len()
-                ),
-            ));
-        }
+        };
         let cell = |k: usize| Cell {
             file,
             text,
@@ -453,6 +439,29 @@ pub fn csv_error(file: &str, e: &csv::Error) -> Error {
         _ => format!("not a CSV line ({e})"),
     };
     located(file, line, 1, what)
+}
+
+/// A data row's line and byte offset, or `None` for a blank line; an error when its field
+/// count differs from the header's.
+pub fn row_position(
+    file: &str,
+    rec: &csv::StringRecord,
+    header_len: usize,
+) -> Result<Option<(usize, usize)>> {
+    let pos = rec.position().expect("csv records carry their position");
+    let (line, line_start) = (pos.line() as usize, pos.byte() as usize);
+    if rec.len() == 1 && rec[0].trim().is_empty() {
+        return Ok(None);
+    }
+    if rec.len() != header_len {
+        return Err(located(
+            file,
+            line,
+            1,
+            format!("{} fields, but the header names {header_len}", rec.len()),
+        ));
+    }
+    Ok(Some((line, line_start)))
 }
 
 /// The model names in `requests`, sorted.
