@@ -7,7 +7,6 @@ use clap::Args;
 
 use crate::calibrate::{self, Format, Options, adapters, html, render};
 use crate::error::{Error, Result};
-use crate::output::write_atomic;
 
 /// `spillway calibrate`.
 #[derive(Debug, Args)]
@@ -64,10 +63,12 @@ pub fn calibrate_command(a: CalibrateArgs) -> Result<u8> {
         ("calibration.html", html::page(&c)?),
     ];
     if let Some(dir) = &a.out {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+        // All or nothing: the files appear together, or the directory is left as it was.
+        let out = crate::output::dir::OutDir::prepare("--out", dir)?;
         for (name, text) in &files {
-            write_atomic(&dir.join(name), text.as_bytes())?;
+            out.write(name, text.as_bytes())?;
         }
+        out.commit(None)?;
     }
     let _ = std::io::stdout().lock().write_all(toml.as_bytes());
     if !a.quiet {

@@ -10,7 +10,6 @@ use super::ScenarioArgs;
 use crate::calibrate::{self, Format, adapters};
 use crate::compare;
 use crate::error::{Error, Result};
-use crate::output::write_atomic;
 
 /// `spillway compare`.
 #[derive(Debug, Args)]
@@ -56,10 +55,12 @@ pub fn compare_command(a: CompareArgs) -> Result<u8> {
         ("compare.html", compare::html(&c)),
     ];
     if let Some(dir) = &a.out {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display().to_string(), e))?;
+        // All or nothing: the files appear together, or the directory is left as it was.
+        let out = crate::output::dir::OutDir::prepare("--out", dir)?;
         for (name, text) in &files {
-            write_atomic(&dir.join(name), text.as_bytes())?;
+            out.write(name, text.as_bytes())?;
         }
+        out.commit(None)?;
     }
     let _ = std::io::stdout()
         .lock()

@@ -31,12 +31,19 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use crate::error::{Error, Result};
 
 /// Spillway's own output files, by exact name.
-const OWN_FILES: [&str; 5] = [
+const OWN_FILES: [&str; 12] = [
     "summary.json",
     "summary.md",
     "report.html",
     "sweep.json",
     "sweep.csv",
+    "models.toml",
+    "calibration.json",
+    "calibration.md",
+    "calibration.html",
+    "compare.json",
+    "compare.md",
+    "compare.html",
 ];
 
 /// Spillway's own output files, by prefix and suffix (`timeseries-<variant>.csv`).
@@ -65,9 +72,17 @@ pub fn is_own_file(name: &str) -> bool {
         })
 }
 
-/// Whether `dir` is a Spillway output directory: it holds `summary.json` or `sweep.json`.
+/// Whether `dir` is a Spillway output directory: it holds `summary.json`, `sweep.json`,
+/// `calibration.json` (calibrate) or `compare.json` (compare).
 fn is_output_dir(dir: &Path) -> bool {
-    dir.join("summary.json").is_file() || dir.join("sweep.json").is_file()
+    [
+        "summary.json",
+        "sweep.json",
+        "calibration.json",
+        "compare.json",
+    ]
+    .iter()
+    .any(|f| dir.join(f).is_file())
 }
 
 /// An output directory being written: files go to [`OutDir::path`] (the staging directory)

@@ -708,3 +708,58 @@ fn calibration_golden_results_match() {
         }
     }
 }
+
+/// `--out` is all or nothing: a second calibration replaces the first's files; a directory
+/// holding files Spillway did not write is refused (exit 2) and left as it was.
+#[test]
+fn calibrate_out_is_all_or_nothing() {
+    let dir = tempdir();
+    let data = root().join("data/latencylab/prompt.csv");
+    let out = dir.join("cal");
+    for _ in 0..2 {
+        let o = spillway(&[
+            "calibrate",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "calibration.html",
+            "calibration.json",
+            "calibration.md",
+            "models.toml"
+        ]
+    );
+    let other = dir.join("notes");
+    std::fs::create_dir_all(&other).unwrap();
+    std::fs::write(other.join("mine.txt"), "keep me").unwrap();
+    let o = spillway(&[
+        "calibrate",
+        data.to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let left: Vec<_> = std::fs::read_dir(&other).unwrap().collect();
+    assert_eq!(left.len(), 1, "only the user's file stays");
+    // Nothing staged is left beside the target either.
+    let beside: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        beside.iter().all(|n| !n.contains("spillway-tmp")),
+        "{beside:?}"
+    );
+}
