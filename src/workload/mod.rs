@@ -546,6 +546,19 @@ pub fn call_key(session: u64, seq: u32) -> u64 {
 }
 
 #[cfg(test)]
+impl CallTimes {
+    /// A call whose every moment is `t` (tests).
+    pub(crate) fn all_at(t: SimTime) -> CallTimes {
+        CallTimes {
+            started: t,
+            admitted: t,
+            served: t,
+            first_token: t,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::scenario::parse;
@@ -585,15 +598,6 @@ think_time_s = 5
             .remove(0)
     }
 
-    fn times(t: SimTime) -> CallTimes {
-        CallTimes {
-            started: t,
-            admitted: t,
-            served: t,
-            first_token: t,
-        }
-    }
-
     #[test]
     fn session_k_asks_for_the_same_calls_whatever_else_differs() {
         // Two "variants" with different arrival processes: session 0 draws the same calls.
@@ -618,7 +622,7 @@ think_time_s = 5
         let s = w.arrive(SimTime::ZERO);
         let c = w.next_stage_call(s).unwrap();
         let t1 = SimTime::from_secs(3);
-        let after = w.call_succeeded(c, t1, times(SimTime::from_secs(1)), &mut q);
+        let after = w.call_succeeded(c, t1, CallTimes::all_at(SimTime::from_secs(1)), &mut q);
         assert_eq!(after, AfterCall::Thinking);
         let (t, ev) = q.pop().unwrap();
         assert_eq!(t, t1 + SimTime::from_secs(5));
@@ -626,7 +630,7 @@ think_time_s = 5
         let c = w.next_stage_call(s).unwrap();
         assert_eq!(w.call_origin(c), (0, 1), "the second call of session 0");
         let t2 = SimTime::from_secs(20);
-        let after = w.call_succeeded(c, t2, times(SimTime::from_secs(8)), &mut q);
+        let after = w.call_succeeded(c, t2, CallTimes::all_at(SimTime::from_secs(8)), &mut q);
         let AfterCall::Completed { duration, times } = after else {
             panic!("{after:?}")
         };
@@ -662,7 +666,7 @@ think_time_s = 5
         let s = w.arrive(SimTime::ZERO);
         let calls: Vec<u32> = std::iter::from_fn(|| w.next_stage_call(s)).collect();
         assert_eq!(calls.len(), 3);
-        let t = times(SimTime::ZERO);
+        let t = CallTimes::all_at(SimTime::ZERO);
         assert_eq!(
             w.call_succeeded(calls[0], SimTime::from_secs(1), t, &mut q),
             AfterCall::Waiting {

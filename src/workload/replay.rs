@@ -477,15 +477,6 @@ think_time_s = 9
             .remove(0)
     }
 
-    fn times(t: SimTime) -> CallTimes {
-        CallTimes {
-            started: t,
-            admitted: t,
-            served: t,
-            first_token: t,
-        }
-    }
-
     #[test]
     fn open_mode_holds_one_record_ahead_and_sends_each_at_its_time() {
         let rows = "0,,,,100,10,,,,,,\n1.5,,,,200,0,50,true,,150,,true\n1.5,,,,300,30,,,,,,\n4,,,,400,40,,,,,,\n";
@@ -503,7 +494,7 @@ think_time_s = 9
             let c = w.next_stage_call(s).unwrap();
             assert_eq!(w.next_stage_call(s), None, "one call per record");
             sent.push((t, *w.call(c)));
-            let after = w.call_succeeded(c, t, times(t), &mut q);
+            let after = w.call_succeeded(c, t, CallTimes::all_at(t), &mut q);
             assert!(matches!(after, AfterCall::Completed { .. }));
             w.end_session(s, t, &mut q);
             w.schedule_arrival(t, &mut q);
@@ -572,7 +563,7 @@ think_time_s = 9
         // alice's first call completes at 3 s, late: her next step at 3 + 4 s (not at 5 s).
         let done = SimTime::from_secs(3);
         assert_eq!(
-            w.call_succeeded(a0, done, times(t0), &mut q),
+            w.call_succeeded(a0, done, CallTimes::all_at(t0), &mut q),
             AfterCall::Thinking
         );
         let (t, ev) = q.pop().unwrap();
@@ -582,13 +573,13 @@ think_time_s = 9
         assert_eq!(w.call(a1).prompt, 130);
         // bob's trace has no duration: the class's think time (9 s) follows his first call.
         assert_eq!(
-            w.call_succeeded(b0, done, times(t1), &mut q),
+            w.call_succeeded(b0, done, CallTimes::all_at(t1), &mut q),
             AfterCall::Thinking
         );
         assert_eq!(q.pop().unwrap().0, SimTime::from_secs(12));
         // alice's last call: the trace has nothing more for her, the session completes.
         let end = SimTime::from_secs(8);
-        let after = w.call_succeeded(a1, end, times(SimTime::from_secs(7)), &mut q);
+        let after = w.call_succeeded(a1, end, CallTimes::all_at(SimTime::from_secs(7)), &mut q);
         let AfterCall::Completed { duration, times } = after else {
             panic!("{after:?}")
         };
