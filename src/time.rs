@@ -43,10 +43,19 @@ impl SimTime {
             return SimTime::ZERO;
         }
         let us = s * 1e6;
+        // Round up without a libm call (hot path): truncate, then add one if anything was cut.
+        // Below 2^63 the signed conversions are single instructions; the unsigned ones are not.
+        if us < 9_223_372_036_854_775_808.0 {
+            let t = us as i64;
+            return SimTime(if (t as f64) < us {
+                t as u64 + 1
+            } else {
+                t as u64
+            });
+        }
         if us >= u64::MAX as f64 {
             return SimTime::MAX;
         }
-        // Round up without a libm call (hot path): truncate, then add one if anything was cut.
         let t = us as u64;
         SimTime(if (t as f64) < us { t + 1 } else { t })
     }
@@ -172,5 +181,33 @@ mod tests {
         assert_eq!(SimTime::from_secs_f64(-1.0), SimTime::ZERO);
         assert_eq!(SimTime::from_secs_f64(f64::INFINITY), SimTime::MAX);
         assert_eq!(SimTime(5) - SimTime(9), SimTime::ZERO);
+        // Both sides of the switch from the signed to the unsigned conversion at 2^63 us.
+        assert_eq!(
+            SimTime::from_secs_f64(9.2e12),
+            SimTime(9_200_000_000_000_000_000)
+        );
+        assert_eq!(
+            SimTime::from_secs_f64(1.8e13),
+            SimTime(18_000_000_000_000_000_000)
+        );
+        assert_eq!(SimTime::from_secs_f64(1.9e13), SimTime::MAX);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(crate::testkit::proptest_config(10_000))]
+        /// The conversion is the ceiling of the microseconds, computed the slow, obvious way.
+        #[test]
+        fn float_seconds_are_the_ceiling_of_the_microseconds(bits in proptest::num::u64::ANY) {
+            let s = f64::from_bits(bits);
+            let us = s * 1e6;
+            let want = if s.is_nan() || s <= 0.0 {
+                0
+            } else if us >= u64::MAX as f64 {
+                u64::MAX
+            } else {
+                us.ceil() as u64
+            };
+            proptest::prop_assert_eq!(SimTime::from_secs_f64(s).as_micros(), want, "{}", s);
+        }
     }
 }

@@ -19,6 +19,7 @@ pub use replay::TraceCounts;
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 
+use crate::dist::round;
 use crate::events::{Ev, EventQueue};
 use crate::rng::{SimRng, Stream, stream};
 use crate::scenario::{Arrivals, Scenario};
@@ -328,8 +329,8 @@ impl<'a> Workload<'a> {
         s.launched += 1;
         let seq = s.seq;
         s.seq += 1;
-        let prompt = step.prompt_tokens.sample(&mut s.rng).round().max(1.0) as u32;
-        let want = step.completion_tokens.sample(&mut s.rng).round().max(1.0) as u32;
+        let prompt = round(step.prompt_tokens.sample(&mut s.rng)).max(1.0) as u32;
+        let want = round(step.completion_tokens.sample(&mut s.rng)).max(1.0) as u32;
         let speed_z = StandardNormal.sample(&mut s.rng);
         if i + 1 == stage.calls.len() {
             let think = &class.steps[stage.think_after as usize].think_time_s;
@@ -348,7 +349,7 @@ impl<'a> Workload<'a> {
             step: step_index,
             model: step.model as u32,
             prompt,
-            cached: ((prompt as f64 * cached).round() as u32).min(prompt),
+            cached: (round(prompt as f64 * cached) as u32).min(prompt),
             want,
             max_tokens: step.max_tokens,
             streaming: step.streaming,
