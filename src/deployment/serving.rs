@@ -101,6 +101,22 @@ fn attempt_draws(seed: u64, serving: &Serving, call: &Call, attempt: u32) -> (f6
     (speed, noise.then(|| StandardNormal.sample(&mut r)))
 }
 
+/// Attempt `a` of `slot` has its first token at `first` and decodes at its own fixed speed:
+/// its end is scheduled.
+#[inline]
+fn decode_at_fixed_speed(a: &mut Attempt, slot: u32, first: SimTime, q: &mut EventQueue<Ev>) {
+    a.first_token = first;
+    a.phase = Phase::Decoding;
+    let end = first + SimTime::from_secs_f64(a.tokens as f64 / a.rate);
+    q.push(
+        end,
+        Ev::DecodeFinish {
+            slot,
+            attempt: a.id,
+        },
+    );
+}
+
 impl DepState {
     /// Pre-fill time of attempt `a` starting with `n` attempts in service (itself included).
     #[inline]
@@ -172,6 +188,15 @@ impl Deployments<'_> {
         if queued {
             a.phase = Phase::Queued;
             st.queue.push_back((slot, id));
+        } else if !needed {
+            // Nothing can observe the first token before the end (no deadline is pending,
+            // and the speed does not depend on concurrency): it is recorded now, and the
+            // attempt's one event is its end, at exactly the time the pre-fill event's
+            // handler would have scheduled it.
+            st.busy += 1;
+            a.served = now;
+            let first = now + prefill.unwrap_or(SimTime::ZERO);
+            decode_at_fixed_speed(a, slot, first, q);
         } else {
             self.start_prefill(slot, now, prefill, q);
         }
@@ -208,22 +233,15 @@ impl Deployments<'_> {
     pub fn prefill_done(&mut self, slot: u32, now: SimTime, q: &mut EventQueue<Ev>) {
         let a = &mut self.slots[slot as usize];
         let d = a.dep as usize;
-        a.first_token = now;
-        a.phase = Phase::Decoding;
-        let work = a.tokens as f64 / a.rate;
         if self.deps[d].flat {
             // Speed does not depend on concurrency: sharing changes nothing, so the attempt
             // ends at a fixed time and needs no processor-sharing bookkeeping.
-            let t = now + SimTime::from_secs_f64(work);
-            q.push(
-                t,
-                Ev::DecodeFinish {
-                    slot,
-                    attempt: a.id,
-                },
-            );
+            decode_at_fixed_speed(a, slot, now, q);
             return;
         }
+        a.first_token = now;
+        a.phase = Phase::Decoding;
+        let work = a.tokens as f64 / a.rate;
         let serving = &self.sc.deployments[d].serving;
         a.v_start = self.deps[d]
             .ps
