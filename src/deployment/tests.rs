@@ -175,14 +175,17 @@ fn a_concurrency_cap_queues_and_a_finished_attempt_lets_the_next_start() {
     let c = call(100, 100, Some(100), false);
     admit(&mut deps, &mut q, 0, 0, &c, SimTime::ZERO).unwrap();
     admit(&mut deps, &mut q, 1, 0, &c, SimTime::ZERO).unwrap();
-    // Slot 0 pre-fills; slot 1 waits (its deadline is scheduled, its prefill is not).
+    // Slot 0 starts at once; slot 1 waits (its deadline is scheduled, its prefill is not).
+    // Slot 0's first token can be observed by nothing (no deadline), so it has no pre-fill
+    // event; slot 1, whose deadline is pending, has one, once slot 0 is done.
     let mut prefills = Vec::new();
     let mut deadlines = Vec::new();
+    let mut done_at = Vec::new();
     while let Some((t, ev)) = q.pop() {
         match ev {
             Ev::PrefillDone { slot, attempt } => {
                 assert!(deps.is_prefilling(slot, attempt));
-                prefills.push(slot);
+                prefills.push((slot, t));
                 deps.prefill_done(slot, t, &mut q);
             }
             Ev::DecodeFinish { slot, attempt } => {
@@ -190,16 +193,25 @@ fn a_concurrency_cap_queues_and_a_finished_attempt_lets_the_next_start() {
                 let done = deps.complete(slot, t, &mut q, None);
                 assert_eq!(done.tokens, 100);
                 assert!(deps.is_idle(slot));
+                done_at.push((slot, done.served, t));
             }
             Ev::Deadline { slot, attempt } => deadlines.push((slot, attempt)),
             other => panic!("unexpected {other:?}"),
         }
     }
+    assert_eq!(done_at.len(), 2, "{done_at:?}");
+    let (first_end, second_served) = (done_at[0].2, done_at[1].1);
     assert_eq!(
-        prefills,
-        vec![0, 1],
+        (done_at[0].0, done_at[1].0, second_served),
+        (0, 1, first_end),
         "the queued attempt starts once the first is done"
     );
+    assert_eq!(prefills.len(), 1, "{prefills:?}");
+    assert_eq!(
+        prefills[0].0, 1,
+        "only the queued attempt has a pre-fill event"
+    );
+    assert!(prefills[0].1 > first_end);
     assert_eq!(
         deadlines.len(),
         1,
@@ -266,15 +278,22 @@ fn a_deadline_that_cannot_fire_is_not_scheduled_and_a_streaming_one_stops_at_the
     deps.admit(&at, 0, &c, false, &mut q, None).unwrap();
     let kinds: Vec<Ev> = std::iter::from_fn(|| {
         let (t, ev) = q.pop()?;
-        if let Ev::PrefillDone { slot, .. } = ev {
-            deps.prefill_done(slot, t, &mut q);
+        match ev {
+            Ev::PrefillDone { slot, .. } => deps.prefill_done(slot, t, &mut q),
+            Ev::DecodeFinish { slot, .. } => {
+                // The first token recorded at admission is the pre-fill time.
+                let done = deps.complete(slot, t, &mut q, None);
+                let serving = &sc.deployments[0].serving;
+                assert_eq!(done.first_token, prefill_time(serving, 100));
+            }
+            _ => {}
         }
         Some(ev)
     })
     .collect();
     assert!(
-        matches!(kinds[..], [Ev::PrefillDone { .. }, Ev::DecodeFinish { .. }]),
-        "{kinds:?}"
+        matches!(kinds[..], [Ev::DecodeFinish { .. }]),
+        "nothing observes the first token, so the end is the one event: {kinds:?}"
     );
     // Speed that depends on concurrency: the deadline is scheduled, and once the first token
     // is out it no longer counts.
@@ -316,14 +335,12 @@ fn serve_alone(sc: &Scenario, c: &Call, attempt: u32) -> (SimTime, SimTime) {
         timers: TIMERS,
     };
     deps.admit(&at, 0, c, false, &mut q, None).unwrap();
-    let mut first = SimTime::MAX;
     while let Some((t, ev)) = q.pop() {
         match ev {
-            Ev::PrefillDone { slot, .. } => {
-                first = t;
-                deps.prefill_done(slot, t, &mut q);
+            Ev::PrefillDone { slot, .. } => deps.prefill_done(slot, t, &mut q),
+            Ev::DecodeFinish { slot, .. } => {
+                return (deps.complete(slot, t, &mut q, None).first_token, t);
             }
-            Ev::DecodeFinish { .. } => return (first, t),
             _ => {}
         }
     }
@@ -372,14 +389,20 @@ fn ttft_grows_with_the_attempts_in_service_along_the_curve() {
     let alone = prefill_time(&sc.deployments[0].serving, 1000).as_secs_f64();
     let mut firsts = Vec::new();
     while let Some((t, ev)) = q.pop() {
-        if let Ev::PrefillDone { slot, .. } = ev {
-            firsts.push(t.as_secs_f64() / alone);
-            deps.prefill_done(slot, t, &mut q);
+        match ev {
+            Ev::PrefillDone { slot, .. } => deps.prefill_done(slot, t, &mut q),
+            Ev::DecodeFinish { slot, .. } => {
+                let done = deps.complete(slot, t, &mut q, None);
+                firsts.push((slot, done.first_token.as_secs_f64() / alone));
+            }
+            _ => {}
         }
     }
+    firsts.sort_by_key(|f| f.0);
+    assert_eq!(firsts.len(), 3, "{firsts:?}");
     // 1, 2 and 3 attempts in service when each starts: factors 1, 1.5 and 2.
     for (got, want) in firsts.iter().zip([1.0, 1.5, 2.0]) {
-        assert!((got - want).abs() < 1e-5, "{firsts:?}");
+        assert!((got.1 - want).abs() < 1e-5, "{firsts:?}");
     }
 }
 
