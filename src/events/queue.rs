@@ -26,17 +26,30 @@ struct Item<E> {
     event: E,
 }
 
-/// Children per node of the main heap.
+impl<E> Item<E> {
+    /// The wheel bucket of the item's time.
+    #[inline]
+    fn bucket(&self) -> u64 {
+        ((self.key >> 64) as u64) >> GRAIN_BITS
+    }
+}
+
+/// Children per node of a heap.
 const ARITY: usize = 4;
 
-/// No position (a key with no pending event).
+/// No position (a key with no pending event, an empty list).
 const NONE: u32 = u32::MAX;
+
+/// A bucket of the wheel spans 2^13 us (8.2 ms) ...
+const GRAIN_BITS: u32 = 13;
+/// ... and the wheel has 2^12 of them: 33.5 s ahead of its current bucket.
+const WHEEL_BITS: u32 = 12;
+const SLOTS: usize = 1 << WHEEL_BITS;
+const SLOT_MASK: u64 = SLOTS as u64 - 1;
 
 /// A deterministic future-event list.
 pub struct EventQueue<E> {
-    /// 4-ary min-heap by key; when `hole`, `heap[0]` was popped and is not an event.
-    heap: Vec<Item<E>>,
-    hole: bool,
+    main: Wheel<E>,
     lanes: Vec<VecDeque<Item<E>>>,
     /// The smallest key among the lanes' fronts (`u128::MAX` when every lane is empty) and
     /// its lane: kept up to date so that a pop does not scan the lanes.
@@ -48,6 +61,49 @@ pub struct EventQueue<E> {
 /// A FIFO lane for timers whose times arrive in non-decreasing order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Lane(usize);
+
+/// A 4-ary min-heap by key (half the depth of a binary heap). A pop leaves a *hole* at the
+/// root that the next push fills: when a pop is followed by a push, both cost one walk down
+/// the heap (and a short walk up) instead of three walks.
+struct Heap<E> {
+    /// Heap-ordered; when `hole`, `items[0]` was popped and is not an event.
+    items: Vec<Item<E>>,
+    hole: bool,
+}
+
+/// The main store: a timing wheel in front of two heaps.
+///
+/// Time is cut into buckets of 2^13 us. Events up to the wheel's current bucket `cur` are in
+/// the small `near` heap; events in the next 2^12 - 1 buckets wait, unsorted, in one list per
+/// bucket (a slab of nodes: nothing is allocated once the slab has grown); events further
+/// ahead go to the `far` heap. When `near` runs dry, the next non-empty bucket (found with a
+/// bitmap) moves into it. Most events are scheduled seconds ahead, land in a list at O(1),
+/// and meet a heap of a handful of events when their bucket comes up, instead of a heap of
+/// every pending event. The order is the keys' order whatever the structure: `near` holds
+/// every listed event up to `cur` and lists hold only later buckets, so `near`'s smallest
+/// key and `far`'s smallest key are the two candidates for the smallest one.
+struct Wheel<E> {
+    near: Heap<E>,
+    far: Heap<E>,
+    /// The wheel's current bucket: events up to it are in `near`; lists hold the buckets
+    /// `cur + 1 ..= cur + SLOTS - 1`.
+    cur: u64,
+    /// First node of each bucket's list (by `bucket & SLOT_MASK`), or [`NONE`].
+    heads: Vec<u32>,
+    /// Bit `i` set when list `i` is not empty.
+    bits: Vec<u64>,
+    nodes: Vec<Node<E>>,
+    /// First free node, or [`NONE`].
+    free: u32,
+    /// Events in lists.
+    listed: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Node<E> {
+    item: Item<E>,
+    next: u32,
+}
 
 /// Keyed events: at most one pending event per key, in an indexed binary min-heap.
 struct Keyed<E> {
@@ -62,8 +118,16 @@ struct Keyed<E> {
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            heap: Vec::new(),
-            hole: false,
+            main: Wheel {
+                near: Heap::default(),
+                far: Heap::default(),
+                cur: 0,
+                heads: vec![NONE; SLOTS],
+                bits: vec![0; SLOTS / 64],
+                nodes: Vec::new(),
+                free: NONE,
+                listed: 0,
+            },
             lanes: Vec::new(),
             lane_best: (u128::MAX, 0),
             keyed: Keyed {
@@ -76,35 +140,54 @@ impl<E> Default for EventQueue<E> {
     }
 }
 
+impl<E> Default for Heap<E> {
+    fn default() -> Self {
+        Heap {
+            items: Vec::new(),
+            hole: false,
+        }
+    }
+}
+
 /// Where the next event comes from.
 enum Source {
-    Heap,
+    Main,
     Lane(usize),
     Keyed,
 }
 
-impl<E: Copy> EventQueue<E> {
+impl<E: Copy> Heap<E> {
     #[inline]
-    fn key(&mut self, time: SimTime) -> u128 {
-        self.seq += 1;
-        ((time.as_micros() as u128) << 64) | self.seq as u128
+    fn len(&self) -> usize {
+        self.items.len() - self.hole as usize
     }
 
-    /// Schedules `event` at `time`.
     #[inline]
-    pub fn push(&mut self, time: SimTime, event: E) {
-        let item = Item {
-            key: self.key(time),
-            event,
-        };
+    fn push(&mut self, item: Item<E>) {
         if self.hole {
             self.hole = false;
             self.sift_down(0, item);
         } else {
-            let n = self.heap.len();
-            self.heap.push(item);
+            let n = self.items.len();
+            self.items.push(item);
             self.sift_up(n, item);
         }
+    }
+
+    /// The smallest key (`u128::MAX` when empty).
+    #[inline]
+    fn min_key(&mut self) -> u128 {
+        self.fill_hole();
+        self.items.first().map_or(u128::MAX, |i| i.key)
+    }
+
+    /// Removes the smallest item, leaving a hole; call after [`min_key`](Self::min_key)
+    /// found one.
+    #[inline]
+    fn pop(&mut self) -> Item<E> {
+        debug_assert!(!self.hole && !self.items.is_empty());
+        self.hole = true;
+        self.items[0]
     }
 
     /// Places `item` at `pos` or above it.
@@ -112,13 +195,13 @@ impl<E: Copy> EventQueue<E> {
     fn sift_up(&mut self, mut pos: usize, item: Item<E>) {
         while pos > 0 {
             let parent = (pos - 1) / ARITY;
-            if self.heap[parent].key < item.key {
+            if self.items[parent].key < item.key {
                 break;
             }
-            self.heap[pos] = self.heap[parent];
+            self.items[pos] = self.items[parent];
             pos = parent;
         }
-        self.heap[pos] = item;
+        self.items[pos] = item;
     }
 
     /// Places `item` in the free slot at `pos` or below it, bottom-up: the hole first walks
@@ -126,8 +209,8 @@ impl<E: Copy> EventQueue<E> {
     /// belongs near the bottom: a new event is rarely the next one), then `item` moves up.
     #[inline]
     fn sift_down(&mut self, mut pos: usize, item: Item<E>) {
-        let len = self.heap.len();
-        let h = &mut self.heap[..];
+        let len = self.items.len();
+        let h = &mut self.items[..];
         loop {
             let first = ARITY * pos + 1;
             let best = if first + ARITY <= len {
@@ -157,11 +240,125 @@ impl<E: Copy> EventQueue<E> {
     fn fill_hole(&mut self) {
         if self.hole {
             self.hole = false;
-            let last = self.heap.pop().expect("a hole is a slot of the heap");
-            if !self.heap.is_empty() {
+            let last = self.items.pop().expect("a hole is a slot of the heap");
+            if !self.items.is_empty() {
                 self.sift_down(0, last);
             }
         }
+    }
+}
+
+impl<E: Copy> Wheel<E> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.near.len() + self.listed + self.far.len()
+    }
+
+    #[inline]
+    fn push(&mut self, item: Item<E>) {
+        let b = item.bucket();
+        if b <= self.cur {
+            self.near.push(item);
+        } else if b - self.cur < SLOTS as u64 {
+            let slot = (b & SLOT_MASK) as usize;
+            let node = Node {
+                item,
+                next: self.heads[slot],
+            };
+            let n = if self.free == NONE {
+                self.nodes.push(node);
+                (self.nodes.len() - 1) as u32
+            } else {
+                let n = self.free;
+                self.free = self.nodes[n as usize].next;
+                self.nodes[n as usize] = node;
+                n
+            };
+            self.heads[slot] = n;
+            self.bits[slot / 64] |= 1 << (slot % 64);
+            self.listed += 1;
+        } else {
+            self.far.push(item);
+        }
+    }
+
+    /// The smallest key (`u128::MAX` when empty); moves the next bucket into `near` when
+    /// `near` is empty.
+    #[inline]
+    fn min_key(&mut self) -> u128 {
+        let mut near = self.near.min_key();
+        if near == u128::MAX && self.listed > 0 {
+            self.advance();
+            near = self.near.min_key();
+        }
+        near.min(self.far.min_key())
+    }
+
+    /// Moves the next non-empty bucket's list into `near` (which is empty).
+    fn advance(&mut self) {
+        let start = ((self.cur + 1) & SLOT_MASK) as usize;
+        let words = self.bits.len();
+        let mut w = start / 64;
+        let mut word = self.bits[w] & (!0u64 << (start % 64));
+        let mut scanned = 0;
+        while word == 0 {
+            w = (w + 1) % words;
+            word = self.bits[w];
+            scanned += 1;
+            debug_assert!(scanned <= words, "listed events but no list");
+        }
+        let slot = w * 64 + word.trailing_zeros() as usize;
+        let ahead = (slot as u64).wrapping_sub(start as u64) & SLOT_MASK;
+        self.cur += 1 + ahead;
+        self.bits[w] &= !(1 << (slot % 64));
+        let mut n = std::mem::replace(&mut self.heads[slot], NONE);
+        while n != NONE {
+            let node = self.nodes[n as usize];
+            self.near.push(node.item);
+            self.nodes[n as usize].next = self.free;
+            self.free = n;
+            self.listed -= 1;
+            n = node.next;
+        }
+    }
+
+    /// Removes the item with the smallest key, `key` (from [`min_key`](Self::min_key)).
+    #[inline]
+    fn pop(&mut self, key: u128) -> Item<E> {
+        let item = if self.near.items.first().is_some_and(|i| i.key == key) && !self.near.hole {
+            self.near.pop()
+        } else {
+            self.far.pop()
+        };
+        self.settle(&item);
+        item
+    }
+
+    /// After a pop at `item`'s time: an empty wheel restarts from the present, so that what
+    /// is scheduled next lands in its lists and not in `far`.
+    #[inline]
+    fn settle(&mut self, item: &Item<E>) {
+        if self.listed == 0 && self.near.len() == 0 {
+            self.cur = item.bucket();
+        }
+    }
+}
+
+impl<E: Copy> EventQueue<E> {
+    #[inline]
+    fn key(&mut self, time: SimTime) -> u128 {
+        self.seq += 1;
+        ((time.as_micros() as u128) << 64) | self.seq as u128
+    }
+
+    /// Schedules `event` at `time` (not earlier than the last event popped).
+    #[inline]
+    pub fn push(&mut self, time: SimTime, event: E) {
+        let item = Item {
+            key: self.key(time),
+            event,
+        };
+        self.main.push(item);
     }
 
     /// A new lane.
@@ -215,9 +412,9 @@ impl<E: Copy> EventQueue<E> {
     /// The earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        self.fill_hole();
-        let mut best_key = self.heap.first().map_or(u128::MAX, |i| i.key);
-        let mut best = Source::Heap;
+        let main_key = self.main.min_key();
+        let mut best_key = main_key;
+        let mut best = Source::Main;
         if self.lane_best.0 < best_key {
             (best_key, best) = (self.lane_best.0, Source::Lane(self.lane_best.1));
         }
@@ -232,23 +429,25 @@ impl<E: Copy> EventQueue<E> {
             return None;
         }
         let item = match best {
-            Source::Heap => {
-                self.hole = true;
-                self.heap[0]
-            }
+            Source::Main => self.main.pop(main_key),
             Source::Lane(n) => {
                 let item = self.lanes[n].pop_front()?;
                 self.rescan_lanes();
+                self.main.settle(&item);
                 item
             }
-            Source::Keyed => self.keyed.pop_min()?,
+            Source::Keyed => {
+                let item = self.keyed.pop_min()?;
+                self.main.settle(&item);
+                item
+            }
         };
         Some((SimTime::from_micros((item.key >> 64) as u64), item.event))
     }
 
     /// Events waiting.
     pub fn len(&self) -> usize {
-        self.heap.len() - self.hole as usize
+        self.main.len()
             + self.lanes.iter().map(VecDeque::len).sum::<usize>()
             + self.keyed.heap.len()
     }
@@ -384,6 +583,65 @@ mod tests {
         let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|x| x.1)).collect();
         assert_eq!(order, vec!['b', 'c', 'e']);
         assert!(q.is_empty());
+    }
+
+    /// The delays the wheel must handle: the same microsecond, the same bucket, the next
+    /// buckets, seconds ahead, and beyond the wheel's 33.5 s (the `far` heap).
+    fn delay(raw: u64) -> u64 {
+        match raw % 5 {
+            0 => raw % 20,
+            1 => raw % 20_000,
+            2 => raw % 3_000_000,
+            3 => raw % 40_000_000,
+            _ => 30_000_000 + raw % 400_000_000,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(crate::testkit::proptest_config(512))]
+        /// The wheel against a sorted list, with delays from microseconds to minutes, long
+        /// quiet spells (a lane event far ahead moves the clock while the wheel is empty) and
+        /// many events at once.
+        #[test]
+        fn the_wheel_matches_a_sorted_reference(
+            ops in prop::collection::vec((any::<u64>(), 0u8..8), 1..600),
+        ) {
+            let mut q = EventQueue::default();
+            let lane = q.add_lane();
+            let mut reference: Vec<(u64, u64)> = Vec::new();
+            let (mut now, mut seq) = (0u64, 0u64);
+            for (raw, op) in ops {
+                if op <= 2 && !reference.is_empty() {
+                    reference.sort();
+                    let (t, s) = reference.remove(0);
+                    let (qt, qs) = q.pop().unwrap();
+                    prop_assert_eq!((qt.as_micros(), qs), (t, s));
+                    now = t;
+                } else if op == 7 {
+                    // A timer an hour ahead in a lane.
+                    seq += 1;
+                    let t = now + 3_600_000_000 + raw % 1_000;
+                    if reference.iter().all(|r| r.0 <= t) {
+                        q.push_lane(lane, SimTime(t), seq);
+                        reference.push((t, seq));
+                    }
+                } else {
+                    for k in 0..1 + (op == 6) as u64 * (raw % 7) {
+                        seq += 1;
+                        let t = now + delay(raw.rotate_left(k as u32 * 7));
+                        q.push(SimTime(t), seq);
+                        reference.push((t, seq));
+                    }
+                }
+                prop_assert_eq!(q.len(), reference.len());
+            }
+            reference.sort();
+            for (t, s) in reference {
+                let (qt, qs) = q.pop().unwrap();
+                prop_assert_eq!((qt.as_micros(), qs), (t, s));
+            }
+            prop_assert!(q.pop().is_none());
+        }
     }
 
     proptest! {
