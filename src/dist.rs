@@ -241,6 +241,7 @@ impl Dist {
     }
 
     /// Draws one value, clamped to the distribution's bounds.
+    #[inline]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         let v = match &self.kind {
             DistKind::Constant(v) => *v,

@@ -45,8 +45,9 @@ impl<'a> Router<'a> {
         let n = route.len();
         let start = match self.spec.policy {
             RoutePolicy::RoundRobin => {
-                let s = self.cursor[model] % n;
-                self.cursor[model] = self.cursor[model].wrapping_add(1);
+                // The cursor stays below `n` (no division on the hot path).
+                let s = self.cursor[model];
+                self.cursor[model] = if s + 1 >= n { 0 } else { s + 1 };
                 s
             }
             RoutePolicy::Priority => 0,
@@ -55,7 +56,13 @@ impl<'a> Router<'a> {
         let mut soonest = SimTime::MAX;
         loop {
             let Some(k) = (0..n)
-                .map(|j| (start + j) % n)
+                .map(|j| {
+                    if start + j >= n {
+                        start + j - n
+                    } else {
+                        start + j
+                    }
+                })
                 .find(|&k| tried & (1 << k) == 0)
             else {
                 return Err(Reject {
