@@ -668,13 +668,13 @@ mod tests {
                     q.push(SimTime(now + delay), seq);
                     reference.push((now + delay, seq, None));
                 } else if op == 4 {
-                    let k = delay % 3;
+                    let k = delay % 11;
                     seq += 1;
                     q.push_keyed(k as usize, SimTime(now + delay), seq);
                     reference.retain(|r| r.2 != Some(k));
                     reference.push((now + delay, seq, Some(k)));
                 } else if op == 5 {
-                    let k = delay % 3;
+                    let k = delay % 11;
                     q.cancel_keyed(k as usize);
                     reference.retain(|r| r.2 != Some(k));
                 } else {
