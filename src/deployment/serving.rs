@@ -161,17 +161,20 @@ impl Deployments<'_> {
         // Most deadlines never fire. When the attempt starts at once and its speed does not
         // depend on concurrency, its first token and its end are known now; a deadline that
         // falls safely after them would only be a stale event, so it is not scheduled.
-        let needed = queued
-            || !st.flat
-            || deadline <= {
-                let first = now + prefill.unwrap_or(SimTime::ZERO);
-                let ends = if call.streaming {
-                    first
-                } else {
-                    first + SimTime::from_secs_f64(a.tokens as f64 / a.rate)
-                };
-                ends + SimTime::MS
-            };
+        // Where it starts at once at a fixed speed: its first token and its end.
+        let known = (!queued && st.flat).then(|| {
+            let first = now + prefill.unwrap_or(SimTime::ZERO);
+            (
+                first,
+                first + SimTime::from_secs_f64(a.tokens as f64 / a.rate),
+            )
+        });
+        let needed = match known {
+            None => true,
+            Some((first, end)) => {
+                deadline <= if call.streaming { first } else { end } + SimTime::MS
+            }
+        };
         if needed {
             // Deadlines are "now + a fixed delay": they go to that delay's FIFO lane.
             let lane = match kind {
@@ -188,15 +191,16 @@ impl Deployments<'_> {
         if queued {
             a.phase = Phase::Queued;
             st.queue.push_back((slot, id));
-        } else if !needed {
+        } else if let (false, Some((first, end))) = (needed, known) {
             // Nothing can observe the first token before the end (no deadline is pending,
             // and the speed does not depend on concurrency): it is recorded now, and the
             // attempt's one event is its end, at exactly the time the pre-fill event's
             // handler would have scheduled it.
             st.busy += 1;
             a.served = now;
-            let first = now + prefill.unwrap_or(SimTime::ZERO);
-            decode_at_fixed_speed(a, slot, first, q);
+            a.first_token = first;
+            a.phase = Phase::Decoding;
+            q.push(end, Ev::DecodeFinish { slot, attempt: id });
         } else {
             self.start_prefill(slot, now, prefill, q);
         }
