@@ -184,6 +184,8 @@ struct DepState {
     base_limits: (u64, u64),
     /// Whether decode speed is independent of concurrency.
     flat: bool,
+    /// The smallest speed factor of the curve (the slowest an attempt can decode at).
+    slowest: f64,
     /// Whether time to first token is independent of concurrency.
     flat_ttft: bool,
     /// Per-attempt decode speed variation, with its constants computed once.
@@ -416,6 +418,12 @@ impl DepState {
                 requests.as_ref().map_or(0, |w| w.limit()),
             ),
             flat: crate::scenario::is_flat(&d.serving.speed_table),
+            slowest: d
+                .serving
+                .speed_table
+                .iter()
+                .copied()
+                .fold(f64::INFINITY, f64::min),
             flat_ttft: crate::scenario::is_flat(&d.serving.ttft_table),
             speed_variation: SpeedVariation::new(d.serving.decode_variation_cv),
             ttft_variation: SpeedVariation::new(d.serving.ttft_variation_cv),

@@ -158,16 +158,21 @@ impl Deployments<'_> {
         let queued = dep.max_concurrency.is_some_and(|cap| st.busy >= cap);
         // Its pre-fill time if it starts now (as the `busy + 1`-th attempt in service).
         let prefill = (!queued).then(|| st.prefill(&dep.serving, a, st.busy + 1));
-        // Most deadlines never fire. When the attempt starts at once and its speed does not
-        // depend on concurrency, its first token and its end are known now; a deadline that
-        // falls safely after them would only be a stale event, so it is not scheduled.
-        // Where it starts at once at a fixed speed: its first token and its end.
-        let known = (!queued && st.flat).then(|| {
+        // Most deadlines never fire. When the attempt starts at once, its first token is
+        // known now, and so is its end at a fixed speed, or a bound on it when the speed
+        // depends on concurrency (decoding at the slowest speed of the curve the whole time);
+        // a deadline that falls safely after them would only be a stale event, so it is not
+        // scheduled.
+        let known = (!queued).then(|| {
             let first = now + prefill.unwrap_or(SimTime::ZERO);
-            (
-                first,
-                first + SimTime::from_secs_f64(a.tokens as f64 / a.rate),
-            )
+            let end = if st.flat {
+                first + SimTime::from_secs_f64(a.tokens as f64 / a.rate)
+            } else {
+                first
+                    + SimTime::from_secs_f64(a.tokens as f64 / (a.rate * st.slowest))
+                    + SimTime::SEC
+            };
+            (first, end)
         });
         let needed = match known {
             None => true,
@@ -191,7 +196,7 @@ impl Deployments<'_> {
         if queued {
             a.phase = Phase::Queued;
             st.queue.push_back((slot, id));
-        } else if let (false, Some((first, end))) = (needed, known) {
+        } else if let (false, true, Some((first, end))) = (needed, st.flat, known) {
             // Nothing can observe the first token before the end (no deadline is pending,
             // and the speed does not depend on concurrency): it is recorded now, and the
             // attempt's one event is its end, at exactly the time the pre-fill event's

@@ -295,31 +295,67 @@ fn a_deadline_that_cannot_fire_is_not_scheduled_and_a_streaming_one_stops_at_the
         matches!(kinds[..], [Ev::DecodeFinish { .. }]),
         "nothing observes the first token, so the end is the one event: {kinds:?}"
     );
-    // Speed that depends on concurrency: the deadline is scheduled, and once the first token
-    // is out it no longer counts.
+    // Speed that depends on concurrency: the end is not known at admission, but it is
+    // bounded (decoding at the curve's slowest speed, 0.5 here, all along).
     let text =
         format!("{STANDARD}\n[models.\"gpt-4o-mini\"]\nspeed_curve = [[1.0, 1.0], [10.0, 0.5]]\n");
     let sc = scenario(&text);
-    let mut q = EventQueue::default();
-    let mut deps = Deployments::new(&sc, &mut q, false);
-    deps.new_client_attempt(0);
-    let at = Try {
-        slot: 0,
-        attempt: 0,
-        now: SimTime::ZERO,
-        timers: short,
+    let serving = &sc.deployments[0].serving;
+    let run = |c: &Call, timers: Timers| {
+        let mut q = EventQueue::default();
+        let mut deps = Deployments::new(&sc, &mut q, false);
+        deps.new_client_attempt(0);
+        let at = Try {
+            slot: 0,
+            attempt: 0,
+            now: SimTime::ZERO,
+            timers,
+        };
+        deps.admit(&at, 0, c, false, &mut q, None).unwrap();
+        let mut seen = Vec::new();
+        while let Some((t, ev)) = q.pop() {
+            match ev {
+                Ev::PrefillDone { slot, .. } => deps.prefill_done(slot, t, &mut q),
+                Ev::DecodeDone { dep, .. } => {
+                    deps.decode_due(dep as usize, t);
+                    while let Some(slot) = deps.next_finished(dep as usize) {
+                        deps.complete(slot, t, &mut q, None);
+                    }
+                    deps.reschedule_decode(dep as usize, t, &mut q);
+                }
+                Ev::Deadline { slot, attempt } => {
+                    let live = deps.deadline_live(slot, attempt);
+                    if live {
+                        deps.expire(slot, t, &mut q, None);
+                    }
+                    seen.push((t, live));
+                }
+                _ => {}
+            }
+        }
+        seen
     };
-    deps.admit(&at, 0, &c, false, &mut q, None).unwrap();
-    let (t, ev) = q.pop().unwrap();
-    let Ev::PrefillDone { slot, .. } = ev else {
-        panic!("prefill first, got {ev:?}")
+    // Streaming: the 5 s timeout bounds the first token only, known to come at ~0.3 s.
+    assert_eq!(
+        run(&c, short),
+        vec![],
+        "no deadline for a streaming first token known in time"
+    );
+    // 100 tokens: done within 0.3 s + 100 / (111 x 0.5) s = 2.1 s even at the slowest speed.
+    assert_eq!(run(&call(100, 100, None, false), short), vec![]);
+    // 20,000 tokens can take 360 s: the deadline is scheduled and ends the attempt at 5 s.
+    assert_eq!(
+        run(&call(100, 20_000, None, false), short),
+        vec![(SimTime::from_secs(5), true)]
+    );
+    // A streaming first token that comes within a millisecond of the timeout keeps its
+    // deadline; once the first token is out, the deadline no longer counts.
+    let first = prefill_time(serving, 100);
+    let tight = Timers {
+        client: first + SimTime(500),
+        gateway: None,
     };
-    deps.prefill_done(slot, t, &mut q);
-    let (_, ev) = q.pop().unwrap();
-    let Ev::Deadline { slot, attempt } = ev else {
-        panic!("deadline next, got {ev:?}")
-    };
-    assert!(!deps.deadline_live(slot, attempt));
+    assert_eq!(run(&c, tight), vec![(first + SimTime(500), false)]);
 }
 
 /// Serves `c` as attempt `attempt` of its call on a fresh copy of `sc`'s deployment 0 at time
