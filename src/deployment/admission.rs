@@ -6,6 +6,13 @@
 //! estimate, normalized (input + ratio x output), is added to the leaky bucket unless the
 //! bucket is above 100%; a 429 there spills to the standard target when there is one, as does
 //! an injected 5xx.
+//!
+//! With `count_rejected_requests` (off by default, docs/scenario.md says why), a rejected
+//! request still takes a slot in the request window, and the Retry-After the service returns
+//! accounts for it. A rejection is never charged to the token window: in a public test log (stuartleeks/aoai-testing,
+//! results/chat.md, "max_tokens=2000 (extended)") a client sending a call every second got 429s
+//! for a minute and then successes again as the first admitted charges expired, which could not
+//! happen if each rejected call's 2,000-token estimate had been charged.
 
 use super::{Admitted, Attempt, Deployments, Reject, Try};
 use crate::events::{Ev, EventQueue};
@@ -97,13 +104,7 @@ impl Deployments<'_> {
                 let r1 = rw.check(now, 1);
                 let r2 = tw.check(now, est);
                 if r1.is_err() || r2.is_err() {
-                    // A rejected request still counts against the request window; the
-                    // Retry-After the service returns accounts for it. It is not charged to the
-                    // token window: in a public test log (stuartleeks/aoai-testing,
-                    // results/chat.md, "max_tokens=2000 (extended)") a client sending a call
-                    // every second got 429s for a minute and then successes again as the first
-                    // admitted charges expired, which could not happen if each rejected call's
-                    // 2,000-token estimate had been charged.
+                    // What a rejection is charged: see the module documentation.
                     let r1 = if count_rejected_requests {
                         rw.charge(now, 1);
                         rw.check(now, 1)
