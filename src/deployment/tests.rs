@@ -72,14 +72,40 @@ fn admit(
     c: &Call,
     now: SimTime,
 ) -> Result<Admitted, Reject> {
-    deps.new_client_attempt(slot);
-    let at = Try {
-        slot,
-        attempt: 0,
-        now,
-        timers: TIMERS,
-    };
+    admit_try(
+        deps,
+        q,
+        d,
+        c,
+        Try {
+            slot,
+            attempt: 0,
+            now,
+            timers: TIMERS,
+        },
+    )
+}
+
+/// Deployment `d` answers attempt `at` of `c` (a new client attempt of its slot).
+fn admit_try(
+    deps: &mut Deployments,
+    q: &mut EventQueue<Ev>,
+    d: usize,
+    c: &Call,
+    at: Try,
+) -> Result<Admitted, Reject> {
+    deps.new_client_attempt(at.slot);
     deps.admit(&at, d, c, false, q, None)
+}
+
+/// Attempt `attempt` of slot 0 at time zero under `timers`.
+fn at_zero(attempt: u32, timers: Timers) -> Try {
+    Try {
+        slot: 0,
+        attempt,
+        now: SimTime::ZERO,
+        timers,
+    }
 }
 
 #[test]
@@ -268,14 +294,7 @@ fn a_deadline_that_cannot_fire_is_not_scheduled_and_a_streaming_one_stops_at_the
     let sc = scenario(STANDARD);
     let mut q = EventQueue::default();
     let mut deps = Deployments::new(&sc, &mut q, false);
-    deps.new_client_attempt(0);
-    let at = Try {
-        slot: 0,
-        attempt: 0,
-        now: SimTime::ZERO,
-        timers: short,
-    };
-    deps.admit(&at, 0, &c, false, &mut q, None).unwrap();
+    admit_try(&mut deps, &mut q, 0, &c, at_zero(0, short)).unwrap();
     let kinds: Vec<Ev> = std::iter::from_fn(|| {
         let (t, ev) = q.pop()?;
         match ev {
@@ -304,14 +323,7 @@ fn a_deadline_that_cannot_fire_is_not_scheduled_and_a_streaming_one_stops_at_the
     let run = |c: &Call, timers: Timers| {
         let mut q = EventQueue::default();
         let mut deps = Deployments::new(&sc, &mut q, false);
-        deps.new_client_attempt(0);
-        let at = Try {
-            slot: 0,
-            attempt: 0,
-            now: SimTime::ZERO,
-            timers,
-        };
-        deps.admit(&at, 0, c, false, &mut q, None).unwrap();
+        admit_try(&mut deps, &mut q, 0, c, at_zero(0, timers)).unwrap();
         let mut seen = Vec::new();
         while let Some((t, ev)) = q.pop() {
             match ev {
@@ -363,14 +375,7 @@ fn a_deadline_that_cannot_fire_is_not_scheduled_and_a_streaming_one_stops_at_the
 fn serve_alone(sc: &Scenario, c: &Call, attempt: u32) -> (SimTime, SimTime) {
     let mut q = EventQueue::default();
     let mut deps = Deployments::new(sc, &mut q, false);
-    deps.new_client_attempt(0);
-    let at = Try {
-        slot: 0,
-        attempt,
-        now: SimTime::ZERO,
-        timers: TIMERS,
-    };
-    deps.admit(&at, 0, c, false, &mut q, None).unwrap();
+    admit_try(&mut deps, &mut q, 0, c, at_zero(attempt, TIMERS)).unwrap();
     while let Some((t, ev)) = q.pop() {
         match ev {
             Ev::PrefillDone { slot, .. } => deps.prefill_done(slot, t, &mut q),
@@ -458,14 +463,7 @@ fn a_cached_prefix_is_neither_prefilled_nor_charged_to_the_ptu_and_is_billed_che
     let sc = scenario(&text);
     let mut q = EventQueue::default();
     let mut deps = Deployments::new(&sc, &mut q, false);
-    deps.new_client_attempt(0);
-    let at = Try {
-        slot: 0,
-        attempt: 0,
-        now: SimTime::ZERO,
-        timers: TIMERS,
-    };
-    deps.admit(&at, 0, &c, false, &mut q, None).unwrap();
+    admit_try(&mut deps, &mut q, 0, &c, at_zero(0, TIMERS)).unwrap();
     while let Some((t, ev)) = q.pop() {
         match ev {
             Ev::PrefillDone { slot, .. } => deps.prefill_done(slot, t, &mut q),
@@ -492,8 +490,7 @@ ptu = 15
     );
     let mut q = EventQueue::default();
     let mut deps = Deployments::new(&ptu, &mut q, false);
-    deps.new_client_attempt(0);
-    deps.admit(&at, 0, &c, false, &mut q, None).unwrap();
+    admit_try(&mut deps, &mut q, 0, &c, at_zero(0, TIMERS)).unwrap();
     // 1,000 uncached prompt tokens + ratio 4 x 10 max_tokens.
     assert_eq!(deps.totals().per_dep[0].charged_estimate, 1_040);
 }
