@@ -50,9 +50,10 @@ pub fn select<'a>(set: &'a ScenarioSet, only: &[String]) -> Result<Vec<&'a Scena
         .collect())
 }
 
-/// Events the engine handles per call, on average, for [`estimate`]: an arrival or step
-/// start, the end of prefill and the end of decoding. Measured on the shipped scenarios: 3.0
-/// to 4.6 (retries, failovers and deadlines add some).
+/// Events the engine handles per call, on average, for [`estimate`]: a step start and the end
+/// of the attempt, plus the first token where something observes it, retries, failovers and
+/// deadlines. Measured on the shipped scenarios' variants: 1.4 (parallel calls share a step
+/// start) to 6.8 (many 429s, each retried), 2.0 on the simplest; 3 is a middle figure.
 pub const EVENTS_PER_CALL: f64 = 3.0;
 
 /// The work a scenario asks for, estimated from its workload before it runs.

@@ -2,7 +2,7 @@
 //! that refuses an absurd run before it starts.
 //!
 //! Before anything runs, every run's work is estimated ([`runner::estimate`]: sessions x
-//! steps over the simulated span, about three events per call). A run estimated to need more
+//! steps over the simulated span, three events per call as a middle figure). A run estimated to need more
 //! events than the budget is refused with one line saying the estimate and how to proceed.
 //! `--max-events N` sets the budget (default [`DEFAULT_MAX_EVENTS`]); `--force` starts anyway
 //! and, unless `--max-events` is also given, lifts the event budget. A run that goes over its
