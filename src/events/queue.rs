@@ -113,6 +113,9 @@ struct Keyed<E> {
     pos: Vec<u32>,
     /// The pending event of each key (meaningful when `pos` is not [`NONE`]).
     events: Vec<E>,
+    /// The key whose entry was popped but is still at the root (see
+    /// [`pop_min`](Keyed::pop_min)), or [`NONE`].
+    held: u32,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -134,6 +137,7 @@ impl<E> Default for EventQueue<E> {
                 heap: Vec::new(),
                 pos: Vec::new(),
                 events: Vec::new(),
+                held: NONE,
             },
             seq: 0,
         }
@@ -418,7 +422,8 @@ impl<E: Copy> EventQueue<E> {
         if self.lane_best.0 < best_key {
             (best_key, best) = (self.lane_best.0, Source::Lane(self.lane_best.1));
         }
-        if let Some(k) = self.keyed.min_key()
+        if !self.keyed.heap.is_empty()
+            && let Some(k) = self.keyed.min_key()
             && k < best_key
         {
             (best_key, best) = (k, Source::Keyed);
@@ -447,9 +452,7 @@ impl<E: Copy> EventQueue<E> {
 
     /// Events waiting.
     pub fn len(&self) -> usize {
-        self.main.len()
-            + self.lanes.iter().map(VecDeque::len).sum::<usize>()
-            + self.keyed.heap.len()
+        self.main.len() + self.lanes.iter().map(VecDeque::len).sum::<usize>() + self.keyed.len()
     }
 
     /// Bytes the waiting events take (not counting spare capacity).
@@ -464,8 +467,19 @@ impl<E: Copy> EventQueue<E> {
 }
 
 impl<E: Copy> Keyed<E> {
-    fn min_key(&self) -> Option<u128> {
+    #[inline]
+    fn min_key(&mut self) -> Option<u128> {
+        self.settle();
         self.heap.first().map(|&(key, _)| key)
+    }
+
+    /// Removes the entry popped last, if it is still held at the root.
+    #[inline]
+    fn settle(&mut self) {
+        if self.held != NONE {
+            let k = std::mem::replace(&mut self.held, NONE);
+            self.remove(k as usize);
+        }
     }
 
     #[inline]
@@ -475,6 +489,18 @@ impl<E: Copy> Keyed<E> {
     }
 
     fn set(&mut self, k: usize, item: Item<E>) {
+        if self.held != NONE {
+            if self.held as usize == k {
+                // The key popped last is scheduled again: its entry, still at the root,
+                // takes the new time in place (one walk down instead of a removal and an
+                // insertion).
+                self.held = NONE;
+                self.events[k] = item.event;
+                self.down(0, (item.key, k as u32));
+                return;
+            }
+            self.settle();
+        }
         if k >= self.pos.len() {
             self.pos.resize(k + 1, NONE);
             self.events.resize(k + 1, item.event);
@@ -498,6 +524,7 @@ impl<E: Copy> Keyed<E> {
     }
 
     fn remove(&mut self, k: usize) {
+        self.settle();
         let Some(&p) = self.pos.get(k) else { return };
         if p == NONE {
             return;
@@ -514,11 +541,22 @@ impl<E: Copy> Keyed<E> {
         }
     }
 
+    /// The smallest entry; it stays at the root, *held*, until the next operation: when that
+    /// is its key scheduled again (a deployment's next finish after this one), the entry is
+    /// reused in place.
     fn pop_min(&mut self) -> Option<Item<E>> {
+        self.settle();
         let (key, k) = *self.heap.first()?;
-        let event = self.events[k as usize];
-        self.remove(k as usize);
-        Some(Item { key, event })
+        self.held = k;
+        Some(Item {
+            key,
+            event: self.events[k as usize],
+        })
+    }
+
+    /// Events pending (a held entry is not).
+    fn len(&self) -> usize {
+        self.heap.len() - (self.held != NONE) as usize
     }
 
     /// Places `entry` at `i` or above it.
