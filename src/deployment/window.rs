@@ -120,6 +120,42 @@ mod tests {
         assert_eq!(w.check(s(30), 500), Err(s(90)));
     }
 
+    proptest::proptest! {
+        #![proptest_config(crate::testkit::proptest_config(512))]
+        /// Against the obvious model (every charge kept, sums taken afresh), over enough
+        /// charges for the ring to grow and wrap: what is used, what fits, and when.
+        #[test]
+        fn matches_a_list_of_every_charge(
+            ops in proptest::collection::vec((0u64..3_000_000, 0u64..400), 1..400),
+        ) {
+            let (window, limit) = (SimTime::from_secs(10), 5_000);
+            let mut w = RollingWindow::new(window, limit);
+            let mut all: Vec<(SimTime, u64)> = Vec::new();
+            let mut now = SimTime::ZERO;
+            for (step, amount) in ops {
+                now = now + SimTime(step % 7 * (step / 7 % 2) * 400_000);
+                let in_window = |at: SimTime| -> u64 {
+                    all.iter().filter(|(t, _)| *t + window > at).map(|c| c.1).sum()
+                };
+                let used = in_window(now);
+                proptest::prop_assert_eq!(w.used(now), used);
+                match w.check(now, amount) {
+                    Ok(()) => {
+                        proptest::prop_assert!(used + amount <= limit);
+                        w.charge(now, amount);
+                        all.push((now, amount));
+                    }
+                    Err(at) => {
+                        proptest::prop_assert!(used + amount > limit);
+                        // The earliest time at which it fits, and not a microsecond before.
+                        proptest::prop_assert!(in_window(at) + amount <= limit);
+                        proptest::prop_assert!(in_window(at - SimTime(1)) + amount > limit);
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn retry_at_admits_exactly_then() {
         let mut w = RollingWindow::new(s(60), 1000);
