@@ -133,7 +133,7 @@ mod tests {
             let mut all: Vec<(SimTime, u64)> = Vec::new();
             let mut now = SimTime::ZERO;
             for (step, amount) in ops {
-                now = now + SimTime(step % 7 * (step / 7 % 2) * 400_000);
+                now += SimTime(step % 7 * (step / 7 % 2) * 400_000);
                 let in_window = |at: SimTime| -> u64 {
                     all.iter().filter(|(t, _)| *t + window > at).map(|c| c.1).sum()
                 };
