@@ -101,13 +101,24 @@ fn attempt_draws(seed: u64, serving: &Serving, call: &Call, attempt: u32) -> (f6
     (speed, noise.then(|| StandardNormal.sample(&mut r)))
 }
 
-/// Attempt `a` of `slot` has its first token at `first` and decodes at its own fixed speed:
-/// its end is scheduled.
+/// When attempt `a`, decoding at its own fixed speed from its first token at `first`, ends.
 #[inline]
-fn decode_at_fixed_speed(a: &mut Attempt, slot: u32, first: SimTime, q: &mut EventQueue<Ev>) {
+fn fixed_speed_end(a: &Attempt, first: SimTime) -> SimTime {
+    first + SimTime::from_secs_f64(a.tokens as f64 / a.rate)
+}
+
+/// Attempt `a` of `slot` has its first token at `first` and decodes at a fixed speed until
+/// `end`: its end is scheduled.
+#[inline]
+fn decode_at_fixed_speed(
+    a: &mut Attempt,
+    slot: u32,
+    first: SimTime,
+    end: SimTime,
+    q: &mut EventQueue<Ev>,
+) {
     a.first_token = first;
     a.phase = Phase::Decoding;
-    let end = first + SimTime::from_secs_f64(a.tokens as f64 / a.rate);
     q.push(
         end,
         Ev::DecodeFinish {
@@ -166,7 +177,7 @@ impl Deployments<'_> {
         let known = (!queued).then(|| {
             let first = now + prefill.unwrap_or(SimTime::ZERO);
             let end = if st.flat {
-                first + SimTime::from_secs_f64(a.tokens as f64 / a.rate)
+                fixed_speed_end(a, first)
             } else {
                 first
                     + SimTime::from_secs_f64(a.tokens as f64 / (a.rate * st.slowest))
@@ -203,9 +214,7 @@ impl Deployments<'_> {
             // handler would have scheduled it.
             st.busy += 1;
             a.served = now;
-            a.first_token = first;
-            a.phase = Phase::Decoding;
-            q.push(end, Ev::DecodeFinish { slot, attempt: id });
+            decode_at_fixed_speed(a, slot, first, end, q);
         } else {
             self.start_prefill(slot, now, prefill, q);
         }
@@ -245,7 +254,8 @@ impl Deployments<'_> {
         if self.deps[d].flat {
             // Speed does not depend on concurrency: sharing changes nothing, so the attempt
             // ends at a fixed time and needs no processor-sharing bookkeeping.
-            decode_at_fixed_speed(a, slot, now, q);
+            let end = fixed_speed_end(a, now);
+            decode_at_fixed_speed(a, slot, now, end, q);
             return;
         }
         a.first_token = now;
