@@ -349,7 +349,7 @@ impl<'a> Workload<'a> {
             step: step_index,
             model: step.model as u32,
             prompt,
-            cached: (round(prompt as f64 * cached) as u32).min(prompt),
+            cached: cached_tokens(prompt, cached),
             want,
             max_tokens: step.max_tokens,
             streaming: step.streaming,
@@ -544,6 +544,13 @@ impl<'a> Workload<'a> {
 #[inline]
 pub fn call_key(session: u64, seq: u32) -> u64 {
     crate::rng::splitmix64(session ^ ((seq as u64) << 40).rotate_left(7))
+}
+
+/// The cached prefix of a `prompt`-token prompt of which a `share` (0 to 1) is cached, in whole
+/// tokens (rounded half away from zero, without a libm call: the hot path draws one per call).
+#[inline]
+pub(super) fn cached_tokens(prompt: u32, share: f64) -> u32 {
+    (round(prompt as f64 * share) as u32).min(prompt)
 }
 
 #[cfg(test)]

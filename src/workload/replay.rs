@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use rand_distr::{Distribution, StandardNormal};
 
-use super::{AfterCall, Call, call_key};
+use super::{AfterCall, Call, cached_tokens, call_key};
 use crate::events::{Ev, EventQueue};
 use crate::rng::{Stream, stream};
 use crate::scenario::{Scenario, TraceSpec};
@@ -370,7 +370,7 @@ impl super::Workload<'_> {
             } else {
                 share.sample(&mut stream(seed, Stream::Call, key))
             };
-            ((prompt as f64 * f).round() as u32).min(prompt)
+            cached_tokens(prompt, f)
         };
         r.send(session, cached);
         Some(Call {
