@@ -16,6 +16,9 @@ pub mod summary;
 mod trace_summary;
 mod verdicts;
 
+use std::cell::OnceCell;
+use std::sync::OnceLock;
+
 use hdrhistogram::Histogram;
 
 use crate::time::SimTime;
@@ -26,33 +29,111 @@ pub use summary::*;
 pub use trace_summary::TraceSummary;
 pub use verdicts::{LoadSummary, SloSummary, SloVerdict};
 
-/// A latency distribution in microseconds: an HDR histogram plus an exact sum.
+/// A latency distribution in microseconds: counts laid out as an HDR histogram's (3
+/// significant digits, 1 us to 100 days), plus an exact sum.
+///
+/// Recording is the hot path (twice per request), so it increments the count of the value's
+/// bucket directly; the [`Histogram`] itself is built from the counts when a figure is asked
+/// for. The result is the histogram that recording every value would have given (the tests
+/// compare the two, and `hdr_index` with the crate's own bucket of every value).
 #[derive(Clone, Debug)]
 pub struct Latency {
-    hist: Histogram<u64>,
+    /// Values recorded in each bucket, indexed as the histogram's counts.
+    counts: Vec<u64>,
+    /// Values recorded.
+    len: u64,
     sum_us: u128,
+    /// The histogram built from `counts`, once a figure was asked for (emptied by a record).
+    built: OnceCell<Histogram<u64>>,
+}
+
+/// The histogram's bounds: 1 us to 100 days, 3 significant digits (a bucket's width is at
+/// most 1/1024 of its values).
+const HIST_LOW: u64 = 1;
+const HIST_HIGH: u64 = 100 * 24 * 3600 * 1_000_000;
+const HIST_DIGITS: u8 = 3;
+/// With 3 significant digits and a lowest value of 1, hdrhistogram splits each power-of-two
+/// range into 2^11 sub-buckets, of which a bucket above the first uses the upper half
+/// (2^10).
+const SUB_BITS: u32 = 11;
+const HALF_BITS: u32 = SUB_BITS - 1;
+
+/// The index of `value`'s count in an HDR histogram with the bounds above: what
+/// hdrhistogram's `index_for` computes for them (the leading-zero count picks the power-of-two
+/// range, the next 11 bits the sub-bucket).
+#[inline]
+fn hdr_index(value: u64) -> usize {
+    let bucket = (64 - SUB_BITS) - (value | ((1 << SUB_BITS) - 1)).leading_zeros();
+    let sub = (value >> bucket) as usize;
+    ((bucket as usize + 1) << HALF_BITS) + sub - (1 << HALF_BITS)
+}
+
+/// The lowest value counted at `index` (the inverse of [`hdr_index`]).
+fn hdr_value(index: usize) -> u64 {
+    let range = index >> HALF_BITS;
+    let sub = (index & ((1 << HALF_BITS) - 1)) as u64;
+    if range == 0 {
+        sub
+    } else {
+        (sub + (1 << HALF_BITS)) << (range - 1)
+    }
+}
+
+fn empty_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(HIST_LOW, HIST_HIGH, HIST_DIGITS).expect("valid histogram bounds")
+}
+
+/// The number of counts of a histogram with the bounds above (asked of hdrhistogram once).
+fn hdr_len() -> usize {
+    static LEN: OnceLock<usize> = OnceLock::new();
+    *LEN.get_or_init(|| empty_histogram().distinct_values())
 }
 
 impl Default for Latency {
     fn default() -> Self {
         Latency {
-            hist: Histogram::new_with_bounds(1, 100 * 24 * 3600 * 1_000_000, 3)
-                .expect("valid histogram bounds"),
+            counts: vec![0; hdr_len()],
+            len: 0,
             sum_us: 0,
+            built: OnceCell::new(),
         }
     }
 }
 
 impl Latency {
-    /// Records one value.
+    /// Records one value (at least 1 us is counted; above 100 days, 100 days, as
+    /// hdrhistogram's `saturating_record` does).
     #[inline]
     pub fn record(&mut self, d: SimTime) {
-        self.hist.saturating_record(d.as_micros().max(1));
-        self.sum_us += d.as_micros() as u128;
+        let us = d.as_micros();
+        let i = hdr_index(us.max(HIST_LOW));
+        match self.counts.get_mut(i) {
+            Some(c) => *c += 1,
+            None => self.counts[hdr_index(HIST_HIGH)] += 1,
+        }
+        self.len += 1;
+        self.sum_us += us as u128;
+        if self.built.get().is_some() {
+            self.built = OnceCell::new();
+        }
     }
+
+    /// The HDR histogram of the values recorded (built on the first call after a record).
+    fn hist(&self) -> &Histogram<u64> {
+        self.built.get_or_init(|| {
+            let mut h = empty_histogram();
+            for (i, &n) in self.counts.iter().enumerate() {
+                if n > 0 {
+                    h.saturating_record_n(hdr_value(i), n);
+                }
+            }
+            h
+        })
+    }
+
     /// Number of values.
     pub fn count(&self) -> u64 {
-        self.hist.len()
+        self.len
     }
     /// Exact mean in milliseconds (0 when empty).
     pub fn mean_ms(&self) -> f64 {
@@ -73,7 +154,8 @@ impl Latency {
         qs.insert(100, 0.999);
         // Sorted quantiles: one pass over the histogram's counts instead of one per quantile
         // (the same values as `value_at_quantile`, checked in the tests).
-        let values = self.hist.value_at_quantiles(qs.iter().copied());
+        let hist = self.hist();
+        let values = hist.value_at_quantiles(qs.iter().copied());
         values
             .zip(&qs)
             .map(|(v, &q)| [round3(v as f64 / 1e3), q])
@@ -83,8 +165,9 @@ impl Latency {
     /// Summary in milliseconds.
     pub fn percentiles(&self) -> Percentiles {
         let mut q = [0.0; 4];
+        let hist = self.hist();
         if self.count() > 0 {
-            let values = self.hist.value_at_quantiles([0.50, 0.90, 0.95, 0.99]);
+            let values = hist.value_at_quantiles([0.50, 0.90, 0.95, 0.99]);
             for (q, v) in q.iter_mut().zip(values) {
                 *q = round3(v as f64 / 1e3);
             }
@@ -99,7 +182,7 @@ impl Latency {
             max: if self.count() == 0 {
                 0.0
             } else {
-                round3(self.hist.max() as f64 / 1e3)
+                round3(hist.max() as f64 / 1e3)
             },
         }
     }
@@ -300,7 +383,8 @@ mod tests {
             for &v in &values {
                 l.record(SimTime(v));
             }
-            let slow = |q: f64| round3(l.hist.value_at_quantile(q) as f64 / 1e3);
+            let hist = l.hist();
+            let slow = |q: f64| round3(hist.value_at_quantile(q) as f64 / 1e3);
             for [v, q] in l.cdf() {
                 prop_assert_eq!(v, slow(q), "quantile {}", q);
             }
@@ -310,6 +394,67 @@ mod tests {
                 [slow(0.50), slow(0.90), slow(0.95), slow(0.99)]
             );
         }
+    }
+
+    /// Every value the histogram can hold is counted where hdrhistogram counts it: the
+    /// lowest value of its index is the crate's lowest equivalent value, and the indexes
+    /// count up one by one through the crate's whole counts array.
+    #[test]
+    fn hdr_index_is_the_crates_bucket() {
+        let h = empty_histogram();
+        let len = h.distinct_values();
+        for i in 0..len {
+            let v = hdr_value(i);
+            assert_eq!(hdr_index(v), i, "index {i}");
+            assert_eq!(h.lowest_equivalent(v), v, "index {i}");
+            if i > 0 {
+                // The previous index ends just below this one.
+                assert_eq!(h.highest_equivalent(hdr_value(i - 1)), v - 1, "index {i}");
+            }
+        }
+        assert!(hdr_index(HIST_HIGH) < len);
+        assert!(hdr_index(h.highest_equivalent(hdr_value(len - 1)) + 1) >= len);
+    }
+
+    proptest! {
+        #![proptest_config(crate::testkit::proptest_config(300))]
+        /// Counting into buckets gives the histogram that recording every value gives: the
+        /// same counts, total, minimum and maximum, including values of 0 (counted as 1 us)
+        /// and beyond 100 days (counted as 100 days).
+        #[test]
+        fn counts_give_the_recorded_histogram(
+            values in prop::collection::vec(
+                prop_oneof![0u64..3_000, 0u64..5_000_000_000, 0u64..u64::MAX / 2],
+                0..300,
+            ),
+        ) {
+            let mut l = Latency::default();
+            let mut direct = empty_histogram();
+            for &v in &values {
+                l.record(SimTime(v));
+                direct.saturating_record(v.max(1));
+            }
+            let built = l.hist();
+            prop_assert!(*built == direct);
+            prop_assert_eq!(l.count(), direct.len());
+            prop_assert_eq!(built.max(), direct.max());
+            prop_assert_eq!(built.min_nz(), direct.min_nz());
+        }
+    }
+
+    /// A figure asked for before the last values were recorded does not hide them.
+    #[test]
+    fn figures_follow_values_recorded_after_a_read() {
+        let mut read = Latency::default();
+        let mut unread = Latency::default();
+        for ms in [10, 250] {
+            read.record(SimTime::from_millis(ms));
+            unread.record(SimTime::from_millis(ms));
+            let _ = read.percentiles();
+        }
+        assert_eq!(read.percentiles(), unread.percentiles());
+        assert_eq!(read.percentiles().count, 2);
+        assert_eq!(read.cdf(), unread.cdf());
     }
 
     #[test]
