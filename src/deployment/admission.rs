@@ -14,7 +14,7 @@
 //! for a minute and then successes again as the first admitted charges expired, which could not
 //! happen if each rejected call's 2,000-token estimate had been charged.
 
-use super::{Admitted, Attempt, Deployments, Reject, Try};
+use super::{Admitted, Attempt, Deployments, REQUESTS, Reject, TOKENS, Try};
 use crate::events::{Ev, EventQueue};
 use crate::metrics::Audit;
 use crate::scenario::DeploymentKind;
@@ -70,9 +70,15 @@ impl Deployments<'_> {
             }
             let st = &mut self.deps[d];
             let (tl, rl) = st.base_limits;
-            if let (Some(tw), Some(rw)) = (st.tokens.as_mut(), st.requests.as_mut()) {
-                tw.set_limit(((tl as f64 * inj.limit_factor).round() as u64).max(1));
-                rw.set_limit(((rl as f64 * inj.limit_factor).floor() as u64).max(1));
+            if let Some(w) = st.windows.as_mut() {
+                w.set_limit_of(
+                    TOKENS,
+                    ((tl as f64 * inj.limit_factor).round() as u64).max(1),
+                );
+                w.set_limit_of(
+                    REQUESTS,
+                    ((rl as f64 * inj.limit_factor).floor() as u64).max(1),
+                );
             }
         }
         let dep = &self.sc.deployments[d];
@@ -99,28 +105,27 @@ impl Deployments<'_> {
                 ..
             } => {
                 let est = call.prompt as u64 + est_completion;
-                let rw = st.requests.as_mut().expect("standard has windows");
-                let tw = st.tokens.as_mut().expect("standard has windows");
-                let r1 = rw.check(now, 1);
-                let r2 = tw.check(now, est);
-                if r1.is_err() || r2.is_err() {
+                let w = st.windows.as_mut().expect("standard has windows");
+                let mut charge = [0; 2];
+                (charge[TOKENS], charge[REQUESTS]) = (est, 1);
+                if let Err(when) = w.check_all(now, charge) {
                     // What a rejection is charged: see the module documentation.
-                    let r1 = if count_rejected_requests {
-                        rw.charge(now, 1);
-                        rw.check(now, 1)
+                    let when = if count_rejected_requests {
+                        let mut request = [0; 2];
+                        request[REQUESTS] = 1;
+                        w.charge_all(now, request);
+                        w.check_all(now, charge).err().unwrap_or(when)
                     } else {
-                        r1
+                        when
                     };
                     dm.rejected_429 += 1;
                     self.interval_429 += 1;
-                    let when = r1.err().unwrap_or(now).max(r2.err().unwrap_or(now));
                     return Err(Reject {
                         status: 429,
                         at: Some(when.ceil_ms_after(now)),
                     });
                 }
-                rw.charge(now, 1);
-                tw.charge(now, est);
+                w.charge_all(now, charge);
                 dm.charged_estimate += est;
                 if let Some(a) = audit.as_deref_mut() {
                     a.admitted(d, now, est, 0.0);
@@ -192,8 +197,8 @@ impl Deployments<'_> {
         let st = &mut self.deps[d];
         if let Some(b) = st.bucket.as_mut() {
             b.utilization(now)
-        } else if let Some(w) = st.tokens.as_mut() {
-            w.used(now) as f64 / w.limit().max(1) as f64
+        } else if let Some(w) = st.windows.as_mut() {
+            w.used_of(TOKENS, now) as f64 / w.limit_of(TOKENS).max(1) as f64
         } else {
             0.0
         }

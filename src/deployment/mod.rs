@@ -28,7 +28,11 @@ pub use bucket::LeakyBucket;
 pub use decode::ProcessorSharing;
 pub use faults::{Fault, FaultKind};
 pub use serving::{SpeedVariation, prefill_time, speed_multiplier};
-pub use window::RollingWindow;
+pub use window::{RollingWindow, RollingWindows};
+
+/// A standard deployment's windows: tokens (60 s) first, then requests (10 s).
+const TOKENS: usize = 0;
+const REQUESTS: usize = 1;
 
 use crate::events::{Ev, EventQueue, Lane};
 use crate::metrics::{DeploymentInterval, DeploymentMetrics};
@@ -192,8 +196,8 @@ struct DepState {
     speed_variation: SpeedVariation,
     /// Per-attempt time-to-first-token noise.
     ttft_variation: SpeedVariation,
-    tokens: Option<RollingWindow>,
-    requests: Option<RollingWindow>,
+    /// A standard deployment's token and request windows ([`TOKENS`], [`REQUESTS`]).
+    windows: Option<RollingWindows<2>>,
     bucket: Option<LeakyBucket>,
     ps: ProcessorSharing,
     busy: u32,
@@ -344,8 +348,8 @@ impl<'a> Deployments<'a> {
                 } else {
                     0.0
                 }
-            } else if let Some(w) = d.tokens.as_mut() {
-                w.used(b) as f64 / w.limit() as f64
+            } else if let Some(w) = d.windows.as_mut() {
+                w.used_of(TOKENS, b) as f64 / w.limit_of(TOKENS) as f64
             } else {
                 0.0
             };
@@ -384,7 +388,7 @@ impl<'a> Deployments<'a> {
 
 impl DepState {
     fn new(d: &crate::scenario::Deployment, window_lane: Option<Lane>) -> Self {
-        let (tokens, requests, bucket) = match d.kind {
+        let (windows, bucket) = match d.kind {
             DeploymentKind::Standard {
                 tpm,
                 rpm,
@@ -396,26 +400,22 @@ impl DepState {
                     .floor()
                     .max(1.0) as u64;
                 let tok = ((tpm as f64) * token_window.as_secs_f64() / 60.0).round() as u64;
-                (
-                    Some(RollingWindow::new(token_window, tok)),
-                    Some(RollingWindow::new(request_window, per_window)),
-                    None,
-                )
+                let mut lengths = [SimTime::ZERO; 2];
+                let mut limits = [0; 2];
+                (lengths[TOKENS], limits[TOKENS]) = (token_window, tok);
+                (lengths[REQUESTS], limits[REQUESTS]) = (request_window, per_window);
+                (Some(RollingWindows::with_limits(lengths, limits)), None)
             }
             DeploymentKind::Provisioned {
                 capacity_per_min,
                 bucket_depth,
                 ..
-            } => (
-                None,
-                None,
-                Some(LeakyBucket::new(capacity_per_min, bucket_depth)),
-            ),
+            } => (None, Some(LeakyBucket::new(capacity_per_min, bucket_depth))),
         };
         DepState {
             base_limits: (
-                tokens.as_ref().map_or(0, |w| w.limit()),
-                requests.as_ref().map_or(0, |w| w.limit()),
+                windows.as_ref().map_or(0, |w| w.limit_of(TOKENS)),
+                windows.as_ref().map_or(0, |w| w.limit_of(REQUESTS)),
             ),
             flat: crate::scenario::is_flat(&d.serving.speed_table),
             slowest: d
@@ -427,8 +427,7 @@ impl DepState {
             flat_ttft: crate::scenario::is_flat(&d.serving.ttft_table),
             speed_variation: SpeedVariation::new(d.serving.decode_variation_cv),
             ttft_variation: SpeedVariation::new(d.serving.ttft_variation_cv),
-            tokens,
-            requests,
+            windows,
             bucket,
             ps: ProcessorSharing::default(),
             busy: 0,
