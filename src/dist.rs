@@ -241,7 +241,7 @@ impl Dist {
     }
 
     /// Draws one value, clamped to the distribution's bounds.
-    #[inline]
+    #[inline(always)]
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         let v = match &self.kind {
             DistKind::Constant(v) => *v,
