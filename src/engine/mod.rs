@@ -133,14 +133,9 @@ impl<'a> Engine<'a> {
             }
             // Stale events (cancelled lazily) are dropped before they can move the clock, so
             // nothing measured depends on how many of them were scheduled.
-            if !self.is_live(ev) {
+            if !self.handle(t, ev) {
                 continue;
             }
-            if let Some(a) = self.audit.as_deref_mut() {
-                a.event(t);
-            }
-            self.advance_clock(t);
-            self.handle(ev);
             if self.metrics.event() & (CHECK_EVERY - 1) == 0 {
                 stopped = self.check();
                 if stopped.is_some() {
@@ -199,58 +194,109 @@ impl<'a> Engine<'a> {
         m
     }
 
-    /// Whether an event still has something to do (lazy cancellation: session keys,
-    /// attempt ids and decode generations that no longer match mean it was superseded).
-    fn is_live(&self, ev: Ev) -> bool {
-        match ev {
-            Ev::Arrival | Ev::UserStart { .. } => self.workload.may_begin(),
-            Ev::StepStart { slot, key } => self.workload.is_current(slot, key),
-            Ev::Retry { slot, key }
-            | Ev::GatewayRetry { slot, key }
-            | Ev::GatewayLookup { slot, key } => {
-                self.workload.is_current_call(slot, key) && self.deployments.is_idle(slot)
-            }
-            Ev::PrefillDone { slot, attempt } => self.deployments.is_prefilling(slot, attempt),
-            Ev::DecodeDone { dep, generation } => {
-                self.deployments.is_current_decode(dep, generation)
-            }
-            Ev::DecodeFinish { slot, attempt } => self.deployments.is_decoding(slot, attempt),
-            Ev::Deadline { slot, attempt } => self.deployments.deadline_live(slot, attempt),
-        }
+    /// Whether the call of `slot` (the one `key` names) waits for a retry or a gateway step.
+    #[inline]
+    fn call_waits(&self, slot: u32, key: u64) -> bool {
+        self.workload.is_current_call(slot, key) && self.deployments.is_idle(slot)
     }
 
-    /// Hands a live event to the room that owns it.
-    fn handle(&mut self, ev: Ev) {
-        let now = self.now;
+    /// The clock moves to `t`, where a live event happens.
+    #[inline]
+    fn enter(&mut self, t: SimTime) {
+        if let Some(a) = self.audit.as_deref_mut() {
+            a.event(t);
+        }
+        self.advance_clock(t);
+    }
+
+    /// Hands the event popped at `t` to the room that owns it, if it is still live, and
+    /// returns whether it was. Liveness is lazy cancellation: a session key, an attempt id or
+    /// a decode generation that no longer matches means the event was superseded; it is
+    /// checked in the same match as the dispatch, before the clock moves.
+    #[inline]
+    fn handle(&mut self, t: SimTime, ev: Ev) -> bool {
         match ev {
             Ev::Arrival => {
-                if self.workload.arrival_due(now) {
-                    let slot = self.workload.arrive(now);
+                if !self.workload.may_begin() {
+                    return false;
+                }
+                self.enter(t);
+                if self.workload.arrival_due(t) {
+                    let slot = self.workload.arrive(t);
                     self.begin_session(slot);
                 }
-                self.workload.schedule_arrival(now, &mut self.queue);
+                self.workload.schedule_arrival(t, &mut self.queue);
             }
             Ev::UserStart { user } => {
-                let slot = self.workload.user_start(user, now);
+                if !self.workload.may_begin() {
+                    return false;
+                }
+                self.enter(t);
+                let slot = self.workload.user_start(user, t);
                 self.begin_session(slot);
             }
-            Ev::StepStart { slot, .. } => self.start_stage(slot),
-            Ev::Retry { slot, .. } => self.send(slot),
-            Ev::GatewayRetry { slot, .. } => self.gateway_retry(slot),
-            Ev::GatewayLookup { slot, .. } => self.gateway_lookup(slot),
-            Ev::PrefillDone { slot, .. } => {
-                self.deployments.prefill_done(slot, now, &mut self.queue);
+            Ev::StepStart { slot, key } => {
+                if !self.workload.is_current(slot, key) {
+                    return false;
+                }
+                self.enter(t);
+                self.start_stage(slot);
             }
-            Ev::DecodeFinish { slot, .. } => self.attempt_succeeded(slot),
-            Ev::DecodeDone { dep, .. } => {
+            Ev::Retry { slot, key } => {
+                if !self.call_waits(slot, key) {
+                    return false;
+                }
+                self.enter(t);
+                self.send(slot);
+            }
+            Ev::GatewayRetry { slot, key } => {
+                if !self.call_waits(slot, key) {
+                    return false;
+                }
+                self.enter(t);
+                self.gateway_retry(slot);
+            }
+            Ev::GatewayLookup { slot, key } => {
+                if !self.call_waits(slot, key) {
+                    return false;
+                }
+                self.enter(t);
+                self.gateway_lookup(slot);
+            }
+            Ev::PrefillDone { slot, attempt } => {
+                if !self.deployments.is_prefilling(slot, attempt) {
+                    return false;
+                }
+                self.enter(t);
+                self.deployments.prefill_done(slot, t, &mut self.queue);
+            }
+            Ev::DecodeFinish { slot, attempt } => {
+                if !self.deployments.is_decoding(slot, attempt) {
+                    return false;
+                }
+                self.enter(t);
+                self.attempt_succeeded(slot);
+            }
+            Ev::DecodeDone { dep, generation } => {
+                if !self.deployments.is_current_decode(dep, generation) {
+                    return false;
+                }
+                self.enter(t);
                 let d = dep as usize;
-                self.deployments.decode_due(d, now);
+                self.deployments.decode_due(d, t);
                 while let Some(slot) = self.deployments.next_finished(d) {
                     self.attempt_succeeded(slot);
                 }
-                self.deployments.reschedule_decode(d, now, &mut self.queue);
+                self.deployments.reschedule_decode(d, t, &mut self.queue);
             }
-            Ev::Deadline { slot, .. } => self.deadline(slot),
+            Ev::Deadline { slot, attempt } => {
+                if !self.deployments.deadline_live(slot, attempt) {
+                    return false;
+                }
+                self.enter(t);
+                self.deadline(slot);
+            }
         }
+        true
     }
 }
