@@ -122,9 +122,16 @@ impl Latency {
     fn hist(&self) -> &Histogram<u64> {
         self.built.get_or_init(|| {
             let mut h = empty_histogram();
-            for (i, &n) in self.counts.iter().enumerate() {
-                if n > 0 {
-                    h.saturating_record_n(hdr_value(i), n);
+            // Most of the ~39K counts are zero: whole chunks of them are skipped at once.
+            const CHUNK: usize = 16;
+            for (c, chunk) in self.counts.chunks(CHUNK).enumerate() {
+                if chunk.iter().fold(0, |any, &n| any | n) == 0 {
+                    continue;
+                }
+                for (j, &n) in chunk.iter().enumerate() {
+                    if n > 0 {
+                        h.saturating_record_n(hdr_value(c * CHUNK + j), n);
+                    }
                 }
             }
             h
