@@ -34,8 +34,10 @@ pub struct RollingWindows<const N: usize> {
 pub type RollingWindow = RollingWindows<1>;
 
 impl<const N: usize> RollingWindows<N> {
-    /// Empty windows of lengths `window` admitting at most `limit` within each.
+    /// Empty windows of lengths `window` (each longer than zero: a charge made now is still
+    /// in every window now) admitting at most `limit` within each.
     pub fn with_limits(window: [SimTime; N], limit: [u64; N]) -> Self {
+        debug_assert!(window.iter().all(|&w| w > SimTime::ZERO), "empty window");
         RollingWindows {
             window,
             limit,

@@ -215,12 +215,18 @@ impl<'a> Engine<'a> {
     /// checked in the same match as the dispatch, before the clock moves.
     #[inline]
     fn handle(&mut self, t: SimTime, ev: Ev) -> bool {
-        match ev {
-            Ev::Arrival => {
-                if !self.workload.may_begin() {
+        // A stale event stops here; a live one moves the clock to `t`.
+        macro_rules! live {
+            ($check:expr) => {
+                if !$check {
                     return false;
                 }
                 self.enter(t);
+            };
+        }
+        match ev {
+            Ev::Arrival => {
+                live!(self.workload.may_begin());
                 if self.workload.arrival_due(t) {
                     let slot = self.workload.arrive(t);
                     self.begin_session(slot);
@@ -228,60 +234,36 @@ impl<'a> Engine<'a> {
                 self.workload.schedule_arrival(t, &mut self.queue);
             }
             Ev::UserStart { user } => {
-                if !self.workload.may_begin() {
-                    return false;
-                }
-                self.enter(t);
+                live!(self.workload.may_begin());
                 let slot = self.workload.user_start(user, t);
                 self.begin_session(slot);
             }
             Ev::StepStart { slot, key } => {
-                if !self.workload.is_current(slot, key) {
-                    return false;
-                }
-                self.enter(t);
+                live!(self.workload.is_current(slot, key));
                 self.start_stage(slot);
             }
             Ev::Retry { slot, key } => {
-                if !self.call_waits(slot, key) {
-                    return false;
-                }
-                self.enter(t);
+                live!(self.call_waits(slot, key));
                 self.send(slot);
             }
             Ev::GatewayRetry { slot, key } => {
-                if !self.call_waits(slot, key) {
-                    return false;
-                }
-                self.enter(t);
+                live!(self.call_waits(slot, key));
                 self.gateway_retry(slot);
             }
             Ev::GatewayLookup { slot, key } => {
-                if !self.call_waits(slot, key) {
-                    return false;
-                }
-                self.enter(t);
+                live!(self.call_waits(slot, key));
                 self.gateway_lookup(slot);
             }
             Ev::PrefillDone { slot, attempt } => {
-                if !self.deployments.is_prefilling(slot, attempt) {
-                    return false;
-                }
-                self.enter(t);
+                live!(self.deployments.is_prefilling(slot, attempt));
                 self.deployments.prefill_done(slot, t, &mut self.queue);
             }
             Ev::DecodeFinish { slot, attempt } => {
-                if !self.deployments.is_decoding(slot, attempt) {
-                    return false;
-                }
-                self.enter(t);
+                live!(self.deployments.is_decoding(slot, attempt));
                 self.attempt_succeeded(slot);
             }
             Ev::DecodeDone { dep, generation } => {
-                if !self.deployments.is_current_decode(dep, generation) {
-                    return false;
-                }
-                self.enter(t);
+                live!(self.deployments.is_current_decode(dep, generation));
                 let d = dep as usize;
                 self.deployments.decode_due(d, t);
                 while let Some(slot) = self.deployments.next_finished(d) {
@@ -290,10 +272,7 @@ impl<'a> Engine<'a> {
                 self.deployments.reschedule_decode(d, t, &mut self.queue);
             }
             Ev::Deadline { slot, attempt } => {
-                if !self.deployments.deadline_live(slot, attempt) {
-                    return false;
-                }
-                self.enter(t);
+                live!(self.deployments.deadline_live(slot, attempt));
                 self.deadline(slot);
             }
         }
