@@ -98,6 +98,7 @@ impl ProcessorSharing {
     }
 
     /// Adds a request with `work` solo-seconds at `now`; returns its virtual start.
+    #[inline]
     pub fn add(
         &mut self,
         now: SimTime,
@@ -140,6 +141,7 @@ impl ProcessorSharing {
     }
 
     /// When the next live request finishes, if nothing changes before then.
+    #[inline]
     pub fn next_finish(
         &mut self,
         now: SimTime,
@@ -154,6 +156,7 @@ impl ProcessorSharing {
     }
 
     /// Pops one live request whose work is done by the virtual clock (call `advance` first).
+    #[inline]
     pub fn pop_finished(
         &mut self,
         mut is_live: impl FnMut(u64, u32) -> bool,

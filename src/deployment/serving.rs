@@ -271,6 +271,7 @@ impl Deployments<'_> {
     /// Deployment `d`'s earliest processor-sharing finish is due at `now`: the virtual clock
     /// catches up. Then [`next_finished`](Self::next_finished) gives the attempts done, and
     /// [`reschedule_decode`](Self::reschedule_decode) the next finish.
+    #[inline]
     pub fn decode_due(&mut self, d: usize, now: SimTime) {
         let st = &mut self.deps[d];
         st.decode_at = SimTime::MAX;
@@ -279,6 +280,7 @@ impl Deployments<'_> {
     }
 
     /// The next attempt of deployment `d` whose decoding is done, by its slot.
+    #[inline]
     pub fn next_finished(&mut self, d: usize) -> Option<u32> {
         let slots = &self.slots;
         self.deps[d]
@@ -290,6 +292,7 @@ impl Deployments<'_> {
     /// Schedules deployment `d`'s next processor-sharing finish. It replaces the pending one
     /// in the queue (a keyed event), so superseded finishes are never popped; the generation
     /// stays as a check.
+    #[inline]
     pub fn reschedule_decode(&mut self, d: usize, now: SimTime, q: &mut EventQueue<Ev>) {
         let serving = &self.sc.deployments[d].serving;
         let slots = &self.slots;
