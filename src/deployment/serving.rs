@@ -292,7 +292,6 @@ impl Deployments<'_> {
     /// Schedules deployment `d`'s next processor-sharing finish. It replaces the pending one
     /// in the queue (a keyed event), so superseded finishes are never popped; the generation
     /// stays as a check.
-    #[inline]
     pub fn reschedule_decode(&mut self, d: usize, now: SimTime, q: &mut EventQueue<Ev>) {
         let serving = &self.sc.deployments[d].serving;
         let slots = &self.slots;
