@@ -194,6 +194,18 @@ impl<'a> Engine<'a> {
         m
     }
 
+    /// Deployment `d`'s next processor-sharing finish is due at `t`: the attempts done
+    /// succeed, and the next finish is scheduled. Out of line: only the speed-curve path
+    /// comes here, and inlined it makes the loop every other path runs heavier.
+    #[inline(never)]
+    fn decode_done(&mut self, d: usize, t: SimTime) {
+        self.deployments.decode_due(d, t);
+        while let Some(slot) = self.deployments.next_finished(d) {
+            self.attempt_succeeded(slot);
+        }
+        self.deployments.reschedule_decode(d, t, &mut self.queue);
+    }
+
     /// Whether the call of `slot` (the one `key` names) waits for a retry or a gateway step.
     #[inline]
     fn call_waits(&self, slot: u32, key: u64) -> bool {
@@ -264,12 +276,7 @@ impl<'a> Engine<'a> {
             }
             Ev::DecodeDone { dep, generation } => {
                 live!(self.deployments.is_current_decode(dep, generation));
-                let d = dep as usize;
-                self.deployments.decode_due(d, t);
-                while let Some(slot) = self.deployments.next_finished(d) {
-                    self.attempt_succeeded(slot);
-                }
-                self.deployments.reschedule_decode(d, t, &mut self.queue);
+                self.decode_done(dep as usize, t);
             }
             Ev::Deadline { slot, attempt } => {
                 live!(self.deployments.deadline_live(slot, attempt));
