@@ -382,9 +382,13 @@ impl Deployments<'_> {
                         / 1e6;
                     dm.token_cost_usd += cost;
                     dm.billed_completion_tokens += completion as u64;
-                    dm.cache_savings_usd += cached as f64
-                        * (model.price_input_per_1m - model.price_cached_input_per_1m)
-                        / 1e6;
+                    if cached > 0 {
+                        // (Without a cached prefix, the saving is 0 and adding it changes
+                        // nothing.)
+                        dm.cache_savings_usd += cached as f64
+                            * (model.price_input_per_1m - model.price_cached_input_per_1m)
+                            / 1e6;
+                    }
                     if a.spilled {
                         self.spilled_cost += cost;
                     }

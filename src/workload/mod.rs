@@ -550,6 +550,10 @@ pub fn call_key(session: u64, seq: u32) -> u64 {
 /// tokens (rounded half away from zero, without a libm call: the hot path draws one per call).
 #[inline]
 pub(super) fn cached_tokens(prompt: u32, share: f64) -> u32 {
+    if share == 0.0 {
+        // The usual case (no prompt caching), and what the formula gives for it.
+        return 0;
+    }
     (round(prompt as f64 * share) as u32).min(prompt)
 }
 
