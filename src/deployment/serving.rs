@@ -410,18 +410,19 @@ impl Deployments<'_> {
         q: &mut EventQueue<Ev>,
         audit: Option<&mut (dyn Audit + '_)>,
     ) -> Completed {
-        let a = self.slots[slot as usize];
+        let a = &self.slots[slot as usize];
         let d = a.dep as usize;
-        self.account(slot, d, a.prompt, a.tokens, true, now, audit);
-        self.release_slot(d, now, q);
-        self.slots[slot as usize].phase = Phase::Idle;
-        Completed {
+        let done = Completed {
             dep: d,
             tokens: a.tokens,
             admitted: a.admitted,
             served: a.served,
             first_token: a.first_token,
-        }
+        };
+        self.account(slot, d, a.prompt, a.tokens, true, now, audit);
+        self.release_slot(d, now, q);
+        self.slots[slot as usize].phase = Phase::Idle;
+        done
     }
 
     /// The deadline of the attempt of `slot` fired at `now`: the attempt is cancelled.
