@@ -70,15 +70,15 @@ impl Engine<'_> {
     #[inline]
     pub(super) fn send(&mut self, slot: u32) {
         let now = self.now;
-        let call = *self.workload.call(slot);
+        let call = self.workload.call(slot);
         let key = self.workload.call_id(slot);
         self.deployments.new_client_attempt(slot);
         let mut tries = 0;
         let handled = {
             let mut admit = admission!(self, slot, &mut tries);
             match self.gateway.as_mut() {
-                Some(g) => g.receive(slot, key, &call, now, &mut self.queue, &mut admit),
-                None => match self.router.route(&call, &mut self.queue, &mut admit) {
+                Some(g) => g.receive(slot, key, call, now, &mut self.queue, &mut admit),
+                None => match self.router.route(call, &mut self.queue, &mut admit) {
                     Ok(()) => Handled::Pending,
                     Err(rej) => Handled::Answer(rej),
                 },
