@@ -14,7 +14,7 @@
 //! for a minute and then successes again as the first admitted charges expired, which could not
 //! happen if each rejected call's 2,000-token estimate had been charged.
 
-use super::{Admitted, Attempt, Deployments, REQUESTS, Reject, TOKENS, Try};
+use super::{Admitted, Attempt, Deployments, REQUESTS, Reject, TOKENS, Try, per_window};
 use crate::events::{Ev, EventQueue};
 use crate::metrics::Audit;
 use crate::scenario::DeploymentKind;
@@ -106,14 +106,11 @@ impl Deployments<'_> {
             } => {
                 let est = call.prompt as u64 + est_completion;
                 let w = st.windows.as_mut().expect("standard has windows");
-                let mut charge = [0; 2];
-                (charge[TOKENS], charge[REQUESTS]) = (est, 1);
+                let charge = per_window(est, 1);
                 if let Err(when) = w.check_all(now, charge) {
                     // What a rejection is charged: see the module documentation.
                     let when = if count_rejected_requests {
-                        let mut request = [0; 2];
-                        request[REQUESTS] = 1;
-                        w.charge_all(now, request);
+                        w.charge_all(now, per_window(0, 1));
                         w.check_all(now, charge).err().unwrap_or(when)
                     } else {
                         when

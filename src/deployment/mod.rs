@@ -34,6 +34,14 @@ pub use window::{RollingWindow, RollingWindows};
 const TOKENS: usize = 0;
 const REQUESTS: usize = 1;
 
+/// One value per window of a standard deployment, each at its index ([`TOKENS`],
+/// [`REQUESTS`]).
+#[inline]
+fn per_window<T>(tokens: T, requests: T) -> [T; 2] {
+    const { assert!(TOKENS == 0 && REQUESTS == 1) };
+    [tokens, requests]
+}
+
 use crate::events::{Ev, EventQueue, Lane};
 use crate::metrics::{DeploymentInterval, DeploymentMetrics};
 use crate::scenario::{DeploymentKind, Scenario};
@@ -396,14 +404,12 @@ impl DepState {
                 request_window,
                 ..
             } => {
-                let per_window = ((rpm as f64) * request_window.as_secs_f64() / 60.0)
+                let requests = ((rpm as f64) * request_window.as_secs_f64() / 60.0)
                     .floor()
                     .max(1.0) as u64;
-                let tok = ((tpm as f64) * token_window.as_secs_f64() / 60.0).round() as u64;
-                let mut lengths = [SimTime::ZERO; 2];
-                let mut limits = [0; 2];
-                (lengths[TOKENS], limits[TOKENS]) = (token_window, tok);
-                (lengths[REQUESTS], limits[REQUESTS]) = (request_window, per_window);
+                let tokens = ((tpm as f64) * token_window.as_secs_f64() / 60.0).round() as u64;
+                let lengths = per_window(token_window, request_window);
+                let limits = per_window(tokens, requests);
                 (Some(RollingWindows::with_limits(lengths, limits)), None)
             }
             DeploymentKind::Provisioned {

@@ -40,8 +40,6 @@ pub use verdicts::{LoadSummary, SloSummary, SloVerdict};
 pub struct Latency {
     /// Values recorded in each bucket, indexed as the histogram's counts.
     counts: Vec<u64>,
-    /// Values recorded.
-    len: u64,
     sum_us: u128,
     /// The histogram built from `counts`, once a figure was asked for (emptied by a record).
     built: OnceCell<Histogram<u64>>,
@@ -93,7 +91,6 @@ impl Default for Latency {
     fn default() -> Self {
         Latency {
             counts: vec![0; hdr_len()],
-            len: 0,
             sum_us: 0,
             built: OnceCell::new(),
         }
@@ -111,7 +108,6 @@ impl Latency {
             Some(c) => *c += 1,
             None => self.counts[hdr_index(HIST_HIGH)] += 1,
         }
-        self.len += 1;
         self.sum_us += us as u128;
         if self.built.get().is_some() {
             self.built = OnceCell::new();
@@ -140,7 +136,7 @@ impl Latency {
 
     /// Number of values.
     pub fn count(&self) -> u64 {
-        self.len
+        self.hist().len()
     }
     /// Exact mean in milliseconds (0 when empty).
     pub fn mean_ms(&self) -> f64 {
