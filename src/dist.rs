@@ -288,16 +288,13 @@ impl Dist {
 #[inline]
 pub fn round(x: f64) -> f64 {
     const WHOLE: f64 = 4_503_599_627_370_496.0; // 2^52
-    if x.abs() < WHOLE {
-        let t = x as i64 as f64;
-        let frac = x - t;
-        let r = if frac >= 0.5 {
-            t + 1.0
-        } else if frac <= -0.5 {
-            t - 1.0
-        } else {
-            t
-        };
+    let a = x.abs();
+    if a < WHOLE {
+        // Rounding the magnitude and putting the sign back is rounding half away from zero.
+        // The half is added as a 0 or 1 from the comparison, not chosen by a branch: whether a
+        // drawn value's fraction is above one half is a coin toss the CPU cannot predict.
+        let t = a as i64 as f64;
+        let r = t + f64::from(u8::from(a - t >= 0.5));
         r.copysign(x)
     } else {
         x
