@@ -5,9 +5,8 @@
 //! keys, whatever structure holds them. Three structures share one sequence counter, and `pop`
 //! takes the smallest key among their fronts, exactly the order a single heap would give:
 //!
-//! - a 4-ary min-heap for most events (half the depth of a binary heap). A pop leaves a *hole*
-//!   at the root that the next push fills: most handlers schedule one event, so a pop and a
-//!   push cost one walk down the heap (and a short walk up) instead of three walks;
+//! - a timing wheel for most events: per-bucket lists of 2 ms, the current bucket sorted when it
+//!   comes up, and a 4-ary min-heap for events more than 33.5 s ahead (see [`Wheel`]);
 //! - FIFO *lanes* for timers with a fixed delay (a client timeout, a deployment's completion
 //!   window), created in time order: O(1) to add and remove, and they do not crowd the heap
 //!   (the smallest front is kept, so a pop looks at one lane, not all);
@@ -75,19 +74,62 @@ struct Heap<E> {
     hole: bool,
 }
 
-/// The main store: a timing wheel in front of two heaps.
+/// The events of the wheel's current bucket, sorted by key, the smallest last: popping is
+/// taking the last one. A bucket usually holds one event or none, and then there is nothing
+/// to sort or to sift; a bucket that holds many is sorted once when it becomes current.
+struct Sorted<E> {
+    items: Vec<Item<E>>,
+}
+
+impl<E: Copy> Sorted<E> {
+    /// The smallest key (`u128::MAX` when empty).
+    #[inline]
+    fn min_key(&self) -> u128 {
+        self.items.last().map_or(u128::MAX, |i| i.key)
+    }
+
+    /// Adds `item`, keeping the order. A new event in the current bucket is usually among
+    /// the next ones (a delay below the bucket's 2 ms), so its place is found from the end.
+    #[inline]
+    fn insert(&mut self, item: Item<E>) {
+        let items = &self.items;
+        let pos = if items.len() <= 8 {
+            let mut pos = items.len();
+            while pos > 0 && items[pos - 1].key < item.key {
+                pos -= 1;
+            }
+            pos
+        } else {
+            // A crowded bucket (a high rate): a binary search, so that a run with thousands
+            // of events per bucket pays O(log n) comparisons and one move of memory.
+            items.partition_point(|i| i.key > item.key)
+        };
+        self.items.insert(pos, item);
+    }
+
+    /// Sorts what was appended since it was empty (a bucket's list, unsorted).
+    #[inline]
+    fn sort(&mut self) {
+        if self.items.len() > 1 {
+            // Keys are unique: an unstable sort gives the one order there is.
+            self.items.sort_unstable_by(|a, b| b.key.cmp(&a.key));
+        }
+    }
+}
+
+/// The main store: a timing wheel, its current bucket sorted, and a heap for what lies beyond.
 ///
 /// Time is cut into buckets of 2^11 us. Events up to the wheel's current bucket `cur` are in
-/// the small `near` heap; events in the next 2^14 - 1 buckets wait, unsorted, in one list per
+/// `near`, sorted; events in the next 2^14 - 1 buckets wait, unsorted, in one list per
 /// bucket (a slab of nodes: nothing is allocated once the slab has grown); events further
 /// ahead go to the `far` heap. When `near` runs dry, the next non-empty bucket (found with a
-/// bitmap) moves into it. Most events are scheduled seconds ahead, land in a list at O(1),
-/// and meet a heap of a handful of events when their bucket comes up, instead of a heap of
-/// every pending event. The order is the keys' order whatever the structure: `near` holds
+/// bitmap) moves into it and is sorted (one event or none, usually: nothing to do). Most
+/// events are scheduled seconds ahead, land in a list at O(1), and are popped from a sorted
+/// handful when their bucket comes up, instead of from a heap of every pending event. The order is the keys' order whatever the structure: `near` holds
 /// every listed event up to `cur` and lists hold only later buckets, so `near`'s smallest
 /// key and `far`'s smallest key are the two candidates for the smallest one.
 struct Wheel<E> {
-    near: Heap<E>,
+    near: Sorted<E>,
     far: Heap<E>,
     /// The wheel's current bucket: events up to it are in `near`; lists hold the buckets
     /// `cur + 1 ..= cur + SLOTS - 1`.
@@ -126,7 +168,7 @@ impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
             main: Wheel {
-                near: Heap::default(),
+                near: Sorted { items: Vec::new() },
                 far: Heap::default(),
                 cur: 0,
                 heads: vec![NONE; SLOTS],
@@ -259,14 +301,14 @@ impl<E: Copy> Heap<E> {
 impl<E: Copy> Wheel<E> {
     #[inline]
     fn len(&self) -> usize {
-        self.near.len() + self.listed + self.far.len()
+        self.near.items.len() + self.listed + self.far.len()
     }
 
     #[inline]
     fn push(&mut self, item: Item<E>) {
         let b = item.bucket();
         if b <= self.cur {
-            self.near.push(item);
+            self.near.insert(item);
         } else if b - self.cur < SLOTS as u64 {
             let slot = (b & SLOT_MASK) as usize;
             let node = Node {
@@ -297,6 +339,7 @@ impl<E: Copy> Wheel<E> {
         let mut near = self.near.min_key();
         if near == u128::MAX && self.listed > 0 {
             self.advance();
+            self.near.sort();
             near = self.near.min_key();
         }
         near.min(self.far.min_key())
@@ -322,7 +365,7 @@ impl<E: Copy> Wheel<E> {
         let mut n = std::mem::replace(&mut self.heads[slot], NONE);
         while n != NONE {
             let node = self.nodes[n as usize];
-            self.near.push(node.item);
+            self.near.items.push(node.item);
             self.nodes[n as usize].next = self.free;
             self.free = n;
             self.listed -= 1;
@@ -333,8 +376,8 @@ impl<E: Copy> Wheel<E> {
     /// Removes the item with the smallest key, `key` (from [`min_key`](Self::min_key)).
     #[inline]
     fn pop(&mut self, key: u128) -> Item<E> {
-        let item = if self.near.items.first().is_some_and(|i| i.key == key) && !self.near.hole {
-            self.near.pop()
+        let item = if self.near.items.last().is_some_and(|i| i.key == key) {
+            self.near.items.pop().expect("checked above")
         } else {
             self.far.pop()
         };
@@ -346,7 +389,7 @@ impl<E: Copy> Wheel<E> {
     /// is scheduled next lands in its lists and not in `far`.
     #[inline]
     fn settle(&mut self, item: &Item<E>) {
-        if self.listed == 0 && self.near.len() == 0 {
+        if self.listed == 0 && self.near.items.is_empty() {
             self.cur = item.bucket();
         }
     }
@@ -625,6 +668,41 @@ mod tests {
         let order: Vec<char> = std::iter::from_fn(|| q.pop().map(|x| x.1)).collect();
         assert_eq!(order, vec!['b', 'c', 'e']);
         assert!(q.is_empty());
+    }
+
+    /// A crowded current bucket: hundreds of events within its 2 ms, scheduled in any order
+    /// while it is being popped (the sorted stack's linear and binary placements both).
+    #[test]
+    fn a_crowded_bucket_pops_in_key_order() {
+        let mut q = EventQueue::default();
+        let mut reference: Vec<(u64, u64)> = Vec::new();
+        let mut x = 12345u64;
+        let mut next = || {
+            x = crate::rng::splitmix64(x);
+            x
+        };
+        let (mut now, mut seq) = (0u64, 0u64);
+        for round in 0..2_000 {
+            let pushes = if round % 3 == 0 { 5 } else { 1 };
+            for _ in 0..pushes {
+                seq += 1;
+                let t = now + next() % 1_500;
+                q.push(SimTime(t), seq);
+                reference.push((t, seq));
+            }
+            if next() % 2 == 0 {
+                reference.sort();
+                let (t, s) = reference.remove(0);
+                assert_eq!(q.pop().map(|(qt, qs)| (qt.as_micros(), qs)), Some((t, s)));
+                now = t;
+            }
+        }
+        assert!(reference.len() > 100, "the bucket was never crowded");
+        reference.sort();
+        for (t, s) in reference {
+            assert_eq!(q.pop().map(|(qt, qs)| (qt.as_micros(), qs)), Some((t, s)));
+        }
+        assert!(q.pop().is_none());
     }
 
     /// The delays the wheel must handle: the same microsecond, the same bucket, the next
