@@ -90,7 +90,9 @@ impl<E: Copy> Sorted<E> {
 
     /// Adds `item`, keeping the order. A new event in the current bucket is usually among
     /// the next ones (a delay below the bucket's 2 ms), so its place is found from the end.
-    #[inline]
+    /// Out of line: most events are scheduled further ahead, and the push they go through
+    /// stays small.
+    #[inline(never)]
     fn insert(&mut self, item: Item<E>) {
         let items = &self.items;
         let pos = if items.len() <= 8 {
