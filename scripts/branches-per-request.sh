@@ -22,31 +22,9 @@
 #   scripts/branches-per-request.sh scenarios/bench-100k-sessions.toml --set workload.sessions=10000
 set -euo pipefail
 
-bin=target/release/spillway
-if [[ $# -ge 1 && -x "$1" && ! -d "$1" && "$1" != *.toml ]]; then
-    bin=$1
-    shift
-fi
-if [[ $# -lt 1 ]]; then
-    sed -n '2,21p' "$0" >&2
-    exit 2
-fi
-command -v valgrind >/dev/null || { echo "branches-per-request: valgrind is not installed" >&2; exit 2; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-out=${CG_OUT:-$work/cachegrind.out}
-
-valgrind --tool=cachegrind --cache-sim=yes --branch-sim=yes --cachegrind-out-file="$out" \
-    "$bin" run "$@" --jobs 1 --quiet --format json --out "$work/o" >/dev/null 2>"$work/valgrind.log" || {
-    cat "$work/valgrind.log" >&2
-    exit 1
-}
-
-requests=$(python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-print(sum(v["requests"]["sent"] for v in d["variants"]))' "$work/o/summary.json")
+# shellcheck source=scripts/per-request-lib.sh
+source "$(dirname "$0")/per-request-lib.sh"
+per_request_run branches-per-request 2,21 cachegrind "$@" -- --cache-sim=yes --branch-sim=yes
 cg_annotate --show=Bcm,Bim,D1mr,Ir --sort=Bcm --auto=yes "$out" 2>/dev/null >"$work/ann.txt"
 python3 - "$requests" "$work/ann.txt" "${TOP:-0}" <<'PY'
 import re, sys

@@ -23,31 +23,9 @@
 # print the N most expensive functions (exclusive instructions); CG_OUT=FILE keeps the profile.
 set -euo pipefail
 
-bin=target/release/spillway
-if [[ $# -ge 1 && -x "$1" && ! -d "$1" && "$1" != *.toml ]]; then
-    bin=$1
-    shift
-fi
-if [[ $# -lt 1 ]]; then
-    sed -n '2,22p' "$0" >&2
-    exit 2
-fi
-command -v valgrind >/dev/null || { echo "callgrind-per-request: valgrind is not installed" >&2; exit 2; }
-
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-out=${CG_OUT:-$work/callgrind.out}
-
-valgrind --tool=callgrind --callgrind-out-file="$out" \
-    "$bin" run "$@" --jobs 1 --quiet --format json --out "$work/o" >/dev/null 2>"$work/valgrind.log" || {
-    cat "$work/valgrind.log" >&2
-    exit 1
-}
-
-requests=$(python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-print(sum(v["requests"]["sent"] for v in d["variants"]))' "$work/o/summary.json")
+# shellcheck source=scripts/per-request-lib.sh
+source "$(dirname "$0")/per-request-lib.sh"
+per_request_run callgrind-per-request 2,22 callgrind "$@" --
 callgrind_annotate --tree=none --auto=no --threshold=100 "$out" 2>/dev/null >"$work/self.txt"
 callgrind_annotate --inclusive=yes --auto=no --threshold=100 "$out" 2>/dev/null >"$work/incl.txt"
 python3 - "$requests" "$work/self.txt" "$work/incl.txt" "${TOP:-0}" <<'PY'
