@@ -292,7 +292,7 @@ pub fn round(x: f64) -> f64 {
     if a < WHOLE {
         // Rounding the magnitude and putting the sign back is rounding half away from zero.
         // The half is added as a 0 or 1 from the comparison, not chosen by a branch: whether a
-        // drawn value's fraction is above one half is a coin toss the CPU cannot predict.
+        // drawn value's fraction is at least one half is a coin toss the CPU cannot predict.
         let t = a as i64 as f64;
         let r = t + f64::from(u8::from(a - t >= 0.5));
         r.copysign(x)
