@@ -123,6 +123,47 @@ fn diff_dirs(expected: &Path, actual: &Path) -> Vec<String> {
 /// Regenerates every shipped scenario's `--out` directory and compares it byte for byte with
 /// `results/<scenario>/`. To accept an intended change, run `scripts/regenerate-results.sh`
 /// and say why in the commit.
+/// The same run with glibc's math functions forced onto other code paths: glibc picks its
+/// `exp` and `log` by CPU (FMA, AVX or SSE2 variants, through ifuncs), and its error bound is
+/// about half a unit in the last place, not correct rounding; byte-identical results on any
+/// x86-64 machine rest on the variants agreeing on every value a run draws. The tunable hides
+/// CPU features from glibc, so this machine runs what an older one would (elsewhere than glibc
+/// on x86-64 the variable is ignored and the runs are simply repeated).
+#[test]
+fn results_do_not_depend_on_the_cpu_features_glibc_picks_its_math_by() {
+    let tmp = crate::cli::tempdir();
+    let run = |label: &str, tunables: Option<&str>| {
+        let out = tmp.join(label);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_spillway"));
+        cmd.args([
+            "run",
+            &scenario_path("timeouts-to-triumph.toml"),
+            "--out",
+            out.to_str().unwrap(),
+            "--requests-csv",
+            "--quiet",
+            "--jobs",
+            "2",
+        ]);
+        match tunables {
+            Some(t) => cmd.env("GLIBC_TUNABLES", t),
+            None => cmd.env_remove("GLIBC_TUNABLES"),
+        };
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        out
+    };
+    let native = run("native", None);
+    for (label, t) in [
+        ("avx", "glibc.cpu.hwcaps=-AVX2,-FMA"),
+        ("sse2", "glibc.cpu.hwcaps=-AVX,-AVX2,-FMA,-FMA4"),
+    ] {
+        let other = run(label, Some(t));
+        let problems = diff_dirs(&native, &other);
+        assert!(problems.is_empty(), "{label}: {problems:?}");
+    }
+}
+
 #[test]
 fn golden_results_match() {
     let tmp = crate::cli::tempdir();
