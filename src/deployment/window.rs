@@ -176,7 +176,7 @@ impl<const N: usize> RollingWindows<N> {
     /// Doubles the ring, keeping every entry at its absolute number.
     #[cold]
     fn grow(&mut self) {
-        let cap = (self.ring.len() * 2).max(16);
+        let cap = self.ring.len() * 2;
         let mut ring = vec![(SimTime::ZERO, [0; N]); cap];
         for i in self.start..self.end {
             ring[i as usize & (cap - 1)] = *self.entry(i);

@@ -25,13 +25,11 @@ const WHEEL_BITS: u32 = 14;
 const SLOTS: usize = 1 << WHEEL_BITS;
 const SLOT_MASK: u64 = SLOTS as u64 - 1;
 
-/// A 4-ary min-heap by key (half the depth of a binary heap). A pop leaves a *hole* at the
-/// root that the next push fills: when a pop is followed by a push, both cost one walk down
-/// the heap (and a short walk up) instead of three walks.
+/// A 4-ary min-heap by key (half the depth of a binary heap), for the events beyond the
+/// wheel: few, and rarely popped.
 struct Heap<E> {
-    /// Heap-ordered; when `hole`, `items[0]` was popped and is not an event.
+    /// Heap-ordered.
     items: Vec<Item<E>>,
-    hole: bool,
 }
 
 /// The events of the wheel's current bucket, sorted by key, the smallest last: popping is
@@ -117,10 +115,7 @@ struct Node<E> {
 
 impl<E> Default for Heap<E> {
     fn default() -> Self {
-        Heap {
-            items: Vec::new(),
-            hole: false,
-        }
+        Heap { items: Vec::new() }
     }
 }
 
@@ -143,35 +138,31 @@ impl<E> Wheel<E> {
 impl<E: Copy> Heap<E> {
     #[inline]
     fn len(&self) -> usize {
-        self.items.len() - self.hole as usize
+        self.items.len()
     }
 
     #[inline]
     fn push(&mut self, item: Item<E>) {
-        if self.hole {
-            self.hole = false;
-            self.sift_down(0, item);
-        } else {
-            let n = self.items.len();
-            self.items.push(item);
-            self.sift_up(n, item);
-        }
+        let n = self.items.len();
+        self.items.push(item);
+        self.sift_up(n, item);
     }
 
     /// The smallest key (`u128::MAX` when empty).
     #[inline]
-    fn min_key(&mut self) -> u128 {
-        self.fill_hole();
+    fn min_key(&self) -> u128 {
         self.items.first().map_or(u128::MAX, |i| i.key)
     }
 
-    /// Removes the smallest item, leaving a hole; call after [`min_key`](Self::min_key)
-    /// found one.
-    #[inline]
+    /// Removes the smallest item; call after [`min_key`](Self::min_key) found one.
     fn pop(&mut self) -> Item<E> {
-        debug_assert!(!self.hole && !self.items.is_empty());
-        self.hole = true;
-        self.items[0]
+        let last = self.items.pop().expect("pop on an empty heap");
+        if self.items.is_empty() {
+            return last;
+        }
+        let top = self.items[0];
+        self.sift_down(0, last);
+        top
     }
 
     /// Places `item` at `pos` or above it.
@@ -188,9 +179,9 @@ impl<E: Copy> Heap<E> {
         self.items[pos] = item;
     }
 
-    /// Places `item` in the free slot at `pos` or below it, bottom-up: the hole first walks
-    /// down to a leaf along the smaller children (no comparison with `item`, which usually
-    /// belongs near the bottom: a new event is rarely the next one), then `item` moves up.
+    /// Places `item` in the free slot at `pos` or below it, bottom-up: the free slot first
+    /// walks down to a leaf along the smaller children (no comparison with `item`, which
+    /// usually belongs near the bottom), then `item` moves up.
     #[inline]
     fn sift_down(&mut self, mut pos: usize, item: Item<E>) {
         let len = self.items.len();
@@ -217,18 +208,6 @@ impl<E: Copy> Heap<E> {
             pos = best;
         }
         self.sift_up(pos, item);
-    }
-
-    /// Removes the hole at the root, if any, by moving the last item there.
-    #[inline]
-    fn fill_hole(&mut self) {
-        if self.hole {
-            self.hole = false;
-            let last = self.items.pop().expect("a hole is a slot of the heap");
-            if !self.items.is_empty() {
-                self.sift_down(0, last);
-            }
-        }
     }
 }
 
@@ -273,13 +252,12 @@ impl<E: Copy> Wheel<E> {
         let mut near = self.near.min_key();
         if near == u128::MAX && self.listed > 0 {
             self.advance();
-            self.near.sort();
             near = self.near.min_key();
         }
         near.min(self.far.min_key())
     }
 
-    /// Moves the next non-empty bucket's list into `near` (which is empty).
+    /// Moves the next non-empty bucket's list into `near` (which is empty), sorted.
     fn advance(&mut self) {
         let start = ((self.cur + 1) & SLOT_MASK) as usize;
         let words = self.bits.len();
@@ -305,6 +283,7 @@ impl<E: Copy> Wheel<E> {
             self.listed -= 1;
             n = node.next;
         }
+        self.near.sort();
     }
 
     /// Removes the item with the smallest key, `key` (from [`min_key`](Self::min_key)).
